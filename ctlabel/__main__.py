@@ -1,0 +1,3 @@
+from ctlabel.cli.main import app
+
+app(prog_name="ctlabel")

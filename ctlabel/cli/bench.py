@@ -1,0 +1,32 @@
+"""``ctlabel bench …``: speed and memory of each stage, measured on the whole command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ctlabel.cli.common import console, guarded, print_json
+from ctlabel.mine.bench import bench_mine
+
+app = typer.Typer(help="Benchmarks: throughput and memory of each stage.", no_args_is_help=True)
+
+
+@app.command("mine")
+def bench_mine_command(
+    input: Path = typer.Argument(..., help="Table to mine (e.g. ../shared/data/covid-ct/lesion-gold-dev.csv)."),
+    repeat: int = typer.Option(200, "--repeat", min=1, help="Repeat the rows this many times (fresh ids)."),
+    processes: int = typer.Option(1, "--processes", "-p", min=1),
+    id_col: str = typer.Option("image", "--id-col"),
+    text_col: list[str] = typer.Option(["caption", "report"], "--text-col"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Records/s and peak memory of `ctlabel mine captions` on INPUT repeated --repeat times."""
+    result = guarded(lambda: bench_mine(input, repeat, processes, id_col, tuple(text_col)))
+    if json_out:
+        print_json(result)
+    else:
+        console.print(
+            f"{result['records']} records in {result['seconds']:.2f} s with {processes} process(es): "
+            f"[bold]{result['records_per_s']:.0f} records/s[/], peak memory {result['peak_rss_mb']:.0f} MB"
+        )

@@ -1,0 +1,69 @@
+"""What every command shares: consoles, one-line errors, progress bars, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ctlabel.errors import CtlabelError
+
+console = Console()
+err_console = Console(stderr=True)
+DEBUG = {"on": False}
+T = TypeVar("T")
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body; a CtlabelError becomes one red line and exit code 2."""
+    try:
+        return fn()
+    except CtlabelError as exc:
+        if DEBUG["on"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]; nothing half-written was kept")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar (items/s, ETA) on a terminal; silent in pipes and files."""
+    if not err_console.is_terminal:
+        yield lambda n: None
+        return
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.speed:>8.0f}/s" if total else ""),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def report_skipped(skipped: list[str], strict: bool, what: str = "rows") -> None:
+    """List skipped items at the end; under --strict they fail the command."""
+    if not skipped:
+        return
+    err_console.print(f"[yellow]skipped {len(skipped)} {what}:[/]")
+    for line in skipped[:50]:
+        err_console.print(f"  {line}", highlight=False)
+    if len(skipped) > 50:
+        err_console.print(f"  … and {len(skipped) - 50} more")
+    if strict:
+        raise typer.Exit(1)

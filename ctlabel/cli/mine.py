@@ -1,0 +1,62 @@
+"""``ctlabel mine captions``: mine a table of captions and report text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table as RichTable
+
+from ctlabel.cli.common import console, guarded, print_json, progress_bar, report_skipped
+from ctlabel.mine.run import MineSummary, mine_table
+from ctlabel.mine.table import Columns
+from ctlabel.schema import LABELS, STATES
+
+app = typer.Typer(help="Mine captions and radiology text for the COVID flag and five lesions.", no_args_is_help=True)
+
+ID_COL = typer.Option(..., "--id-col", help="Column with the record id (the image file name or stem).")
+TEXT_COL = typer.Option(..., "--text-col", help="Column with text to mine; repeat for several (caption, report…).")
+
+
+def show_summary(summary: MineSummary) -> None:
+    table = RichTable(title=f"{summary.records} records → {summary.output}")
+    table.add_column("label")
+    for state in STATES:
+        table.add_column(state, justify="right")
+    for label in LABELS:
+        table.add_row(label, *(str(summary.states[label].get(s, 0)) for s in STATES))
+    console.print(table)
+    note = f"encoding {summary.encoding}" + (", not UTF-8" if summary.encoding != "utf-8" else "")
+    console.print(f"lexicon {summary.lexicon} · {note}")
+
+
+@app.command("captions")
+def captions_command(
+    input: Path = typer.Argument(..., help="CSV, TSV, XLSX or JSONL file, one row per image."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the mined records (JSONL)."),
+    id_col: str = ID_COL,
+    text_col: list[str] = TEXT_COL,
+    doc_col: str | None = typer.Option(None, "--doc-col", help="Column with the source paper's id."),
+    patient_col: str | None = typer.Option(None, "--patient-col", help="Column with the patient id."),
+    image_col: str | None = typer.Option(None, "--image-col", help="Column with the image path."),
+    panel_col: str | None = typer.Option(None, "--panel-col", help="Column with the panel letter."),
+    lexicon: Path | None = typer.Option(None, "--lexicon", help="Lexicon TOML (default: annotations/lexicon.toml)."),
+    processes: int = typer.Option(1, "--processes", "-p", min=1, help="Worker processes."),
+    number_duplicates: bool = typer.Option(
+        False, "--number-duplicates", help="Name a repeated id id#2, id#3… instead of failing."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a row was skipped."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Mine INPUT into records with states and evidence (one record per row)."""
+    columns = Columns(id_col, tuple(text_col), doc_col, patient_col, image_col, panel_col)
+
+    def run() -> MineSummary:
+        with progress_bar("mining", None) as advance:
+            return mine_table(
+                input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates
+            )
+
+    summary = guarded(run)
+    print_json(summary.to_json()) if json_out else show_summary(summary)
+    report_skipped(summary.skipped, strict)

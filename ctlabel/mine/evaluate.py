@@ -1,0 +1,155 @@
+"""Score mined records against gold labels: per-label P/R/F1, micro-F1, exact match, intervals.
+
+GOLD is a CSV with an id column (``image``, ``imgname`` or ``id``) and any of the label columns
+``covid``/``CVD19`` and the five lesion codes, as 0/1 (the dev-gold format) or as LA-DNN cells
+(the column's code when present, empty otherwise).
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Any
+
+from ctlabel.errors import CtlabelError
+from ctlabel.io import detect_encoding, read_records
+from ctlabel.mine.run import unique_id
+from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, state_of
+
+ID_COLUMNS = ("image", "imgname", "id")
+GOLD_COLUMNS = {"covid": COVID, "CVD19": COVID, **{code: code for code in LESIONS}}
+
+
+def _truthy(cell: str, code: str, where: str) -> int:
+    cell = cell.strip()
+    if cell in ("", "0", "0.0"):
+        return 0
+    if cell in ("1", "1.0", code) or (code == COVID and cell == "CVD19"):
+        return 1
+    raise CtlabelError(f"{where}: unknown value {cell!r} (expected 0/1 or the code {code!r})")
+
+
+def load_gold(path: str | Path) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Gold labels by id, and the labels the file has."""
+    path = Path(path)
+    if not path.exists():
+        raise CtlabelError(f"{path}: file not found")
+    with path.open(encoding=detect_encoding(path), newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        id_col = next((c for c in ID_COLUMNS if c in header), None)
+        labels = [GOLD_COLUMNS[c] for c in header if c in GOLD_COLUMNS]
+        if id_col is None or not labels:
+            raise CtlabelError(
+                f"{path}: a gold file needs an id column ({'/'.join(ID_COLUMNS)}) and label columns "
+                f"(covid or CVD19, {', '.join(LESIONS)}); it has {', '.join(header)}"
+            )
+        gold: dict[str, dict[str, int]] = {}
+        seen: dict[str, int] = {}
+        for row in reader:
+            where = f"{path}: row {reader.line_num}"
+            gold[unique_id(row[id_col], seen)] = {GOLD_COLUMNS[c]: _truthy(row[c] or "", GOLD_COLUMNS[c], where) for c in header if c in GOLD_COLUMNS}
+    return gold, labels
+
+
+def _keys(record: dict[str, Any]) -> list[str]:
+    keys = [record["id"]]
+    if record.get("image"):
+        keys.append(PurePath(record["image"]).name)
+    keys.append(PurePath(record["id"]).stem)
+    return keys
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, gold: int, pred: int) -> None:
+        if gold and pred:
+            self.tp += 1
+        elif pred:
+            self.fp += 1
+        elif gold:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    def prf(self) -> dict[str, float]:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        total = self.tp + self.fp + self.fn + self.tn
+        acc = (self.tp + self.tn) / total if total else 0.0
+        return {"precision": p, "recall": r, "f1": f, "accuracy": acc, "support": self.tp + self.fn}
+
+
+def predicted(record: dict[str, Any], label: str, uncertain_as: int = 0) -> int:
+    state = state_of(record, label)
+    return 1 if state == POSITIVE else (uncertain_as if state == UNCERTAIN else 0)
+
+
+def _scores(pairs: list[tuple[dict[str, int], dict[str, int]]], labels: list[str]) -> dict[str, Any]:
+    """Metrics of (gold, predicted) label dicts."""
+    lesions = [c for c in LESIONS if c in labels]
+    per = {label: Counts() for label in labels}
+    micro = Counts()
+    exact = 0
+    for gold, pred in pairs:
+        for label in labels:
+            per[label].add(gold[label], pred[label])
+            if label in lesions:
+                micro.add(gold[label], pred[label])
+        exact += all(gold[c] == pred[c] for c in lesions)
+    out: dict[str, Any] = {"labels": {label: per[label].prf() for label in labels}}
+    if lesions:
+        out["micro_f1"] = micro.prf()["f1"]
+        out["exact_match"] = exact / len(pairs) if pairs else 0.0
+    if COVID in labels:
+        has_both = per[COVID].tp + per[COVID].fn > 0 and per[COVID].tn + per[COVID].fp > 0
+        out["covid_accuracy"] = per[COVID].prf()["accuracy"] if has_both else None
+    return out
+
+
+def evaluate(
+    gold_path: str | Path, mined_path: str | Path, uncertain_as: int = 0, bootstrap: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Score ``mined_path`` against ``gold_path``; 95% intervals from a bootstrap over records."""
+    gold, labels = load_gold(gold_path)
+    pairs, matched = [], set()
+    covid_states: dict[str, dict[str, int]] = {"1": {}, "0": {}}
+    for record in read_records(mined_path):
+        key = next((k for k in _keys(record) if k in gold), None)
+        if key is None or key in matched:
+            continue
+        matched.add(key)
+        pairs.append((gold[key], {label: predicted(record, label, uncertain_as) for label in labels}))
+        if COVID in labels:
+            row = covid_states[str(gold[key][COVID])]
+            row[state_of(record, COVID)] = row.get(state_of(record, COVID), 0) + 1
+    if not pairs:
+        raise CtlabelError(f"{mined_path}: no record id matches an id of {gold_path}")
+    result = _scores(pairs, labels)
+    result["records"] = len(pairs)
+    if COVID in labels:
+        result["covid_states_by_gold"] = covid_states
+    result["unmatched_gold"] = len(gold) - len(matched)
+    if bootstrap:
+        result["ci95"] = _bootstrap(pairs, labels, bootstrap, seed)
+    return result
+
+
+def _bootstrap(pairs, labels, rounds: int, seed: int) -> dict[str, list[float]]:
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        scores = _scores([rng.choice(pairs) for _ in pairs], labels)
+        flat = {f"{label}.f1": v["f1"] for label, v in scores["labels"].items()}
+        flat |= {k: scores[k] for k in ("micro_f1", "exact_match", "covid_accuracy") if scores.get(k) is not None}
+        for key, value in flat.items():
+            samples.setdefault(key, []).append(value)
+    return {k: [sorted(v)[int(0.025 * len(v))], sorted(v)[min(len(v) - 1, int(0.975 * len(v)))]] for k, v in samples.items()}

@@ -1,0 +1,108 @@
+"""Decide a record's COVID flag and lesion states from the mentions in its texts.
+
+Per label, each mention in the text parts of the record's panel has a state (from
+:mod:`ctlabel.mine.nlp`); a source's role (primary, supporting, ignore; set in the lexicon)
+weighs it; the strongest state wins (positive > uncertain > negative > absent). The COVID flag
+also weighs what argues against it: another pathogen or a control group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ctlabel import __version__
+from ctlabel.lexicon import Lexicon, load_lexicon
+from ctlabel.mine.nlp import Mention, build_nlp
+from ctlabel.mine.panels import clauses, panel_ranges
+from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, UNCERTAIN, strongest
+
+OTHER = "other"
+MINER_VERSION = f"ctlabel-miner {__version__}"
+# How sure the machine is of each kind of decision; a record's confidence is its weakest label.
+CONFIDENCE = {"positive": 0.95, "absent": 0.9, "negative": 0.85, "conflict": 0.6, "uncertain": 0.5}
+
+
+def _evidence(source: str, m: Mention, text: str, state: str, rule: str) -> dict[str, Any]:
+    return {"source": source, "start": m.start, "end": m.end, "text": text[m.start : m.end], "rule": rule, "state": state}
+
+
+def _clause_of(m: Mention, clause_ranges: list[tuple[int, int]]) -> int:
+    return next((i for i, (lo, hi) in enumerate(clause_ranges) if lo <= m.start < hi), -1)
+
+
+def _in_ranges(m: Mention, ranges: list[tuple[int, int]] | None) -> bool:
+    return ranges is None or any(lo <= m.start < hi for lo, hi in ranges)
+
+
+class Miner:
+    """Mine records with one lexicon; build once, call :meth:`mine` on batches."""
+
+    def __init__(self, lexicon: Lexicon | str | None = None):
+        self.lexicon = lexicon if isinstance(lexicon, Lexicon) else load_lexicon(lexicon)
+        self.nlp = build_nlp(self.lexicon)
+        self.provenance = {"miner": MINER_VERSION, "lexicon": self.lexicon.hash, "source": "machine"}
+
+    def mine(self, records: Iterable[dict[str, Any]], batch_size: int = 256) -> Iterator[dict[str, Any]]:
+        """Fill states, evidence, confidence and provenance of each record (texts given)."""
+        records = list(records)
+        texts = [t["text"] for r in records for t in r["texts"]]
+        docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
+        for record in records:
+            parsed = [(t["source"], t["text"], next(docs)) for t in record["texts"]]
+            yield self._decide(record, parsed)
+
+    def mine_one(self, record: dict[str, Any]) -> dict[str, Any]:
+        return next(self.mine([record]))
+
+    def _decide(self, record: dict[str, Any], parsed: list) -> dict[str, Any]:
+        per_label: dict[str, list[dict[str, Any]]] = {label: [] for label in (COVID, OTHER, *LESIONS)}
+        for source, text, doc in parsed:
+            ranges = panel_ranges(text, record.get("panel"))
+            clause_ranges = clauses(text)
+            for m in doc._.ctl_mentions or []:
+                if m.label not in per_label or not _in_ranges(m, ranges):
+                    continue
+                role = self.lexicon.source_role(COVID if m.label == OTHER else m.label, source)
+                if role == "ignore":
+                    continue
+                state, rule = m.state, m.rule
+                if role == "supporting" and state == POSITIVE:
+                    state, rule = UNCERTAIN, f"{rule} | source.supporting:{source}"
+                evidence = _evidence(source, m, text, state, rule)
+                if m.label in (COVID, OTHER):
+                    evidence["_clause"] = (source, _clause_of(m, clause_ranges))
+                per_label[m.label].append(evidence)
+        confidences = []
+        for code in LESIONS:
+            entry, conf = self._aggregate(per_label[code])
+            record["lesions"][code] = entry
+            confidences.append(conf)
+        record[COVID], conf = self._covid(per_label[COVID], per_label[OTHER])
+        confidences.append(conf)
+        record["confidence"] = min(confidences)
+        record["provenance"] = dict(self.provenance)
+        return record
+
+    @staticmethod
+    def _aggregate(evidence: list[dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        states = {e["state"] for e in evidence}
+        state = strongest(list(states))
+        conflict = POSITIVE in states and NEGATIVE in states
+        return {"state": state, "evidence": evidence}, CONFIDENCE["conflict" if conflict else state]
+
+    def _covid(self, covid: list[dict[str, Any]], other: list[dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        """COVID mentions decide; another pathogen or a control in the same clause as an asserted
+        COVID mention makes the flag uncertain (a mixed figure); alone, it makes it negative."""
+        clause_of = {id(e): e.pop("_clause") for e in covid + other}
+        against = [e for e in other if e["state"] == POSITIVE]
+        entry, conf = self._aggregate(covid)
+        asserted = {clause_of[id(e)] for e in covid if e["state"] == POSITIVE}
+        mixed = [e for e in against if clause_of[id(e)] in asserted]
+        if mixed:
+            evidence = [{**e, "rule": f"{e['rule']} | covid.mixed"} for e in covid + mixed]
+            return {"state": UNCERTAIN, "evidence": evidence}, CONFIDENCE[UNCERTAIN]
+        if against and entry["state"] == ABSENT:
+            evidence = [{**e, "state": NEGATIVE, "rule": f"{e['rule']} | covid.other"} for e in against]
+            return {"state": NEGATIVE, "evidence": evidence}, CONFIDENCE[NEGATIVE]
+        return entry, conf

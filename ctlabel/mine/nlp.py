@@ -1,0 +1,248 @@
+"""The spaCy pipeline of the miner: a blank English tokenizer and two rule components.
+
+``ctlabel_lexicon`` finds concept mentions and context cues with a PhraseMatcher built from the
+lexicon (plus a scan for terms glued together inside long tokens, which PDF extraction makes);
+``ctlabel_context`` gives each concept mention its state (positive, negative, uncertain) from the
+negation, uncertainty and resolution cues whose scope covers it. Results live on the Doc as
+``doc._.ctl_mentions``: a list of :class:`Mention`, with character offsets into the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import spacy
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+from spacy.util import compile_infix_regex
+
+from ctlabel.lexicon import Lexicon
+from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN
+
+# Cue kinds. "pseudo" cues only exist to shadow a negation such as "no change".
+NEG_PRE, NEG_POST = "negation.pre", "negation.post"
+UNC_PRE, UNC_POST = "uncertainty.pre", "uncertainty.post"
+RES_PRE, RES_POST = "resolution.pre", "resolution.post"
+PARTIAL_PRE, PARTIAL_POST = "partial.pre", "partial.post"
+PSEUDO, TERMINATE = "pseudo", "terminate"
+BOUNDARY_TEXTS = frozenset({".", ";", ":", "!", "•"})
+GLUED_MIN_LEN = 16  # tokens at least this long are scanned for glued terms
+
+if not Doc.has_extension("ctl_mentions"):
+    Doc.set_extension("ctl_mentions", default=None)
+    Doc.set_extension("ctl_cues", default=None)
+
+
+@dataclass(slots=True)
+class Mention:
+    """A concept or cue found in a text; ``start``/``end`` are character offsets."""
+
+    label: str
+    start: int
+    end: int
+    tok_start: int
+    tok_end: int
+    term: str
+    weak: bool = False
+    state: str = POSITIVE
+    rule: str = ""
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "sh", "ch")):
+        return word + "es"
+    return word + "s"
+
+
+def _plural_phrase(form: str) -> str:
+    head, sep, last = form.rpartition(" ")
+    return head + sep + _plural(last)
+
+
+def term_variants(term: str) -> set[str]:
+    """Lower-case forms matched for a term: hyphen/space variants and the plural."""
+    base = " ".join(term.lower().split())
+    words = base.split(" ")
+    forms = {base, base.replace("-", " "), base.replace(" ", "-")}
+    forms |= {" ".join(words[:i] + [words[i] + "-" + words[i + 1]] + words[i + 2 :]) for i in range(len(words) - 1)}
+    forms |= {_plural_phrase(f) for f in forms if f[-1].isalpha() and len(f) > 2}
+    return {" ".join(f.split()) for f in forms}
+
+
+def make_tokenizer_nlp() -> Language:
+    """A blank English pipeline whose tokenizer also splits on brackets and slashes."""
+    nlp = spacy.blank("en")
+    infixes = list(nlp.Defaults.infixes) + [r"[\(\)\[\]/]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    return nlp
+
+
+def _longest_first(spans: list[Mention]) -> list[Mention]:
+    """Drop mentions overlapping a longer one (ties: the earlier one wins)."""
+    chosen: list[Mention] = []
+    taken: set[int] = set()
+    for m in sorted(spans, key=lambda m: (m.start - m.end, m.start)):
+        chars = range(m.start, m.end)
+        if not any(c in taken for c in chars):
+            chosen.append(m)
+            taken.update(chars)
+    return sorted(chosen, key=lambda m: m.start)
+
+
+class LexiconMatcher:
+    """Find concept mentions and context cues; store them on ``doc._``."""
+
+    def __init__(self, nlp: Language, lexicon: Lexicon):
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.keys: dict[int, tuple[str, bool]] = {}
+        glued: dict[str, tuple[str, bool]] = {}
+
+        def add(label: str, terms: tuple[str, ...], weak: bool = False) -> None:
+            key = f"{label}|{int(weak)}"
+            patterns = [nlp.make_doc(v) for t in terms for v in term_variants(t)]
+            self.matcher.add(key, patterns)
+            self.keys[nlp.vocab.strings[key]] = (label, weak)
+
+        for concept in lexicon.concepts.values():
+            add(concept.code, concept.terms)
+            if concept.uncertain:
+                add(concept.code, concept.uncertain, weak=True)
+            for term in (*concept.terms, *concept.uncertain):
+                squashed = re.sub(r"[\s\-]", "", term.lower())
+                if len(squashed) >= 8:
+                    glued.setdefault(squashed, (concept.code, term in concept.uncertain))
+        resolution_pre = tuple(t for t in lexicon.resolution_complete if t.endswith(" of"))
+        partial_pre = tuple(t for t in lexicon.resolution_partial if t.endswith(" of"))
+        for kind, terms in (
+            (NEG_PRE, lexicon.negation_pre),
+            (NEG_POST, lexicon.negation_post),
+            (UNC_PRE, lexicon.uncertainty_pre),
+            (UNC_POST, lexicon.uncertainty_post),
+            (PSEUDO, lexicon.pseudo),
+            (TERMINATE, lexicon.terminate),
+            (RES_PRE, resolution_pre),
+            (RES_POST, tuple(t for t in lexicon.resolution_complete if t not in resolution_pre)),
+            (PARTIAL_PRE, partial_pre),
+            (PARTIAL_POST, tuple(t for t in lexicon.resolution_partial if t not in partial_pre)),
+        ):
+            if terms:
+                add(kind, terms)
+        self.glued = glued
+        ordered = sorted(glued, key=len, reverse=True)
+        self.glued_re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, doc: Doc) -> Doc:
+        concepts: list[Mention] = []
+        cues: list[Mention] = []
+        for key, start, end in self.matcher(doc):
+            label, weak = self.keys[key]
+            span = doc[start:end]
+            m = Mention(label, span.start_char, span.end_char, start, end, span.text.lower(), weak)
+            (cues if "." in label or label in (PSEUDO, TERMINATE) else concepts).append(m)
+        if self.glued_re is not None:
+            concepts.extend(self._glued(doc))
+        doc._.ctl_mentions = _longest_first(concepts)
+        doc._.ctl_cues = _longest_first(cues)
+        return doc
+
+    def _glued(self, doc: Doc) -> list[Mention]:
+        """Terms inside words glued by PDF extraction, also across the previous word."""
+        found = []
+        for tok in doc:
+            if len(tok) < GLUED_MIN_LEN or tok.like_url:
+                continue
+            prev = doc[tok.i - 1] if tok.i and doc[tok.i - 1].is_alpha else None
+            head = prev.lower_ if prev is not None else ""
+            for hit in self.glued_re.finditer(head + tok.lower_):
+                if hit.end() <= len(head):
+                    continue
+                label, weak = self.glued[hit.group()]
+                if hit.start() < len(head):
+                    start, tok_start = prev.idx + hit.start(), prev.i
+                else:
+                    start, tok_start = tok.idx + hit.start() - len(head), tok.i
+                end = tok.idx + hit.end() - len(head)
+                found.append(Mention(label, start, end, tok_start, tok.i + 1, hit.group(), weak))
+        return found
+
+
+class ContextAssigner:
+    """Give each concept mention a state from the cues whose scope reaches it."""
+
+    def __init__(self, max_scope: int):
+        self.max_scope = max_scope
+
+    def __call__(self, doc: Doc) -> Doc:
+        mentions: list[Mention] = doc._.ctl_mentions or []
+        cues: list[Mention] = [c for c in (doc._.ctl_cues or []) if c.label != PSEUDO]
+        if not mentions:
+            return doc
+        concept_starts = {m.tok_start for m in mentions}
+        stops = [t.i for t in doc if t.text in BOUNDARY_TEXTS]
+        stops += [c.tok_start for c in cues if c.label == TERMINATE]
+        for m in mentions:
+            cue = self._nearest_cue(doc, m, cues, set(stops), concept_starts)
+            m.state, m.rule = self._state(m, cue)
+        return doc
+
+    def _nearest_cue(self, doc, m, cues, stops, concept_starts) -> Mention | None:
+        best, best_dist = None, None
+        for cue in cues:
+            if cue.label == TERMINATE:
+                continue
+            if cue.label.endswith(".pre") and cue.tok_end <= m.tok_start:
+                lo, hi = cue.tok_end, m.tok_start
+            elif cue.label.endswith(".post") and cue.tok_start >= m.tok_end:
+                lo, hi = m.tok_end, cue.tok_start
+            else:
+                continue
+            dist = hi - lo
+            if dist > self.max_scope or any(lo <= s < hi for s in stops):
+                continue
+            if any(doc[i].text == "," and not self._list_continues(doc, i, concept_starts) for i in range(lo, hi)):
+                continue
+            if best_dist is None or dist < best_dist:
+                best, best_dist = cue, dist
+        return best
+
+    @staticmethod
+    def _list_continues(doc: Doc, comma: int, concept_starts: set[int]) -> bool:
+        """A comma inside a list of concepts ("no GGO, consolidation or ...") keeps the scope."""
+        nxt = comma + 1
+        if nxt < len(doc) and doc[nxt].lower_ in ("and", "or", "nor"):
+            nxt += 1
+        return nxt in concept_starts
+
+    @staticmethod
+    def _state(m: Mention, cue: Mention | None) -> tuple[str, str]:
+        term_rule = f"{m.label}:{m.term}" + (" (weak)" if m.weak else "")
+        if cue is None or cue.label in (PARTIAL_PRE, PARTIAL_POST):
+            partial = f" | resolution.partial:{cue.term}" if cue else ""
+            return (UNCERTAIN if m.weak else POSITIVE), term_rule + partial
+        kind = cue.label.split(".")[0]
+        state = {"negation": NEGATIVE, "resolution": NEGATIVE, "uncertainty": UNCERTAIN}[kind]
+        return state, f"{term_rule} | {cue.label}:{cue.term}"
+
+
+@Language.factory("ctlabel_lexicon", default_config={"lexicon_path": None})
+def _make_lexicon_matcher(nlp: Language, name: str, lexicon_path: str | None) -> LexiconMatcher:
+    from ctlabel.lexicon import load_lexicon
+
+    return LexiconMatcher(nlp, load_lexicon(lexicon_path))
+
+
+@Language.factory("ctlabel_context", default_config={"max_scope": 6})
+def _make_context(nlp: Language, name: str, max_scope: int) -> ContextAssigner:
+    return ContextAssigner(max_scope)
+
+
+def build_nlp(lexicon: Lexicon) -> Language:
+    """The miner's pipeline for ``lexicon``: tokenizer → ctlabel_lexicon → ctlabel_context."""
+    nlp = make_tokenizer_nlp()
+    nlp.add_pipe("ctlabel_lexicon", config={"lexicon_path": lexicon.path or None})
+    nlp.add_pipe("ctlabel_context", config={"max_scope": lexicon.max_scope})
+    return nlp

@@ -1,0 +1,129 @@
+"""``ctlabel mine captions``: stream a table through the miner into a JSONL file."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctlabel.errors import CtlabelError
+from ctlabel.io import atomic_write, dump_record, read_table
+from ctlabel.mine.miner import Miner
+from ctlabel.mine.table import Columns, record_from_row
+from ctlabel.schema import LABELS, state_of
+
+CHUNK = 512
+
+
+@dataclass
+class MineSummary:
+    """What a mining run did: counts per label and state, and the rows it skipped."""
+
+    input: str
+    output: str
+    encoding: str
+    records: int = 0
+    skipped: list[str] = field(default_factory=list)
+    states: dict[str, Counter] = field(default_factory=lambda: {label: Counter() for label in LABELS})
+    lexicon: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "output": self.output,
+            "encoding": self.encoding,
+            "records": self.records,
+            "skipped": self.skipped,
+            "states": {label: dict(sorted(c.items())) for label, c in self.states.items()},
+            "lexicon": self.lexicon,
+        }
+
+
+_worker: Miner | None = None
+
+
+def _init_worker(lexicon_path: str | None) -> None:
+    global _worker
+    _worker = Miner(lexicon_path)
+
+
+def _mine_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    assert _worker is not None
+    return list(_worker.mine(records))
+
+
+def unique_id(record_id: str, seen: dict[str, int]) -> str:
+    """``id``, or ``id#2``, ``id#3``… for its later repeats (the gold loader does the same)."""
+    seen[record_id] = seen.get(record_id, 0) + 1
+    return record_id if seen[record_id] == 1 else f"{record_id}#{seen[record_id]}"
+
+
+def _chunks(
+    rows: Iterator[tuple[int, dict[str, Any]]], columns: Columns, skipped: list[str], number_duplicates: bool
+) -> Iterator[list[dict]]:
+    seen: dict[str, int] = {}
+    while True:
+        chunk = []
+        for number, row in itertools.islice(rows, CHUNK):
+            try:
+                record = record_from_row(row, columns)
+            except ValueError as exc:
+                skipped.append(f"row {number}: {exc}")
+                continue
+            if record["id"] in seen and not number_duplicates:
+                raise CtlabelError(
+                    f"row {number}: duplicate id {record['id']!r}; ids must be unique "
+                    "(choose another --id-col, or --number-duplicates to name repeats id#2, id#3…)"
+                )
+            record["id"] = unique_id(record["id"], seen)
+            chunk.append(record)
+        if not chunk:
+            return
+        yield chunk
+
+
+def mine_table(
+    input_path: str | Path,
+    output_path: str | Path,
+    columns: Columns,
+    lexicon_path: str | None = None,
+    processes: int = 1,
+    progress: Callable[[int], None] | None = None,
+    number_duplicates: bool = False,
+) -> MineSummary:
+    """Mine every row of ``input_path`` into ``output_path`` (written atomically)."""
+    table = read_table(input_path)
+    columns.check(table)
+    summary = MineSummary(str(input_path), str(output_path), table.encoding)
+    chunks = _chunks(table.rows, columns, summary.skipped, number_duplicates)
+    if processes > 1:
+        ctx = mp.get_context("fork")
+        pool = ctx.Pool(processes, initializer=_init_worker, initargs=(lexicon_path,))
+        mined = pool.imap(_mine_chunk, chunks)
+    else:
+        pool = None
+        miner = Miner(lexicon_path)
+        mined = (list(miner.mine(chunk)) for chunk in chunks)
+    try:
+        with atomic_write(output_path) as out:
+            for batch in mined:
+                for record in batch:
+                    out.write(dump_record(record))
+                    for label in LABELS:
+                        summary.states[label][state_of(record, label)] += 1
+                summary.records += len(batch)
+                summary.lexicon = batch[0]["provenance"]["lexicon"]
+                if progress:
+                    progress(len(batch))
+    finally:
+        if pool is not None:
+            pool.terminate()
+    if summary.records == 0:
+        Path(output_path).unlink(missing_ok=True)
+        raise CtlabelError(f"{input_path}: no row could be read ({len(summary.skipped)} skipped)")
+    summary.skipped = table.skipped + summary.skipped
+    return summary
