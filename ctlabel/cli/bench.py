@@ -19,10 +19,13 @@ def bench_mine_command(
     processes: int = typer.Option(1, "--processes", "-p", min=1),
     id_col: str = typer.Option("image", "--id-col"),
     text_col: list[str] = typer.Option(["caption", "report"], "--text-col"),
+    unique_texts: bool = typer.Option(
+        False, "--unique-texts", help="Make every copied text distinct (no parse is shared by siblings)."
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Records/s and peak memory of `ctlabel mine captions` on INPUT repeated --repeat times."""
-    result = guarded(lambda: bench_mine(input, repeat, processes, id_col, tuple(text_col)))
+    result = guarded(lambda: bench_mine(input, repeat, processes, id_col, tuple(text_col), unique_texts))
     if json_out:
         print_json(result)
     else:

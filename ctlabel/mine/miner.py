@@ -13,7 +13,7 @@ from typing import Any
 
 from ctlabel import __version__
 from ctlabel.lexicon import Lexicon, load_lexicon
-from ctlabel.mine.nlp import Mention, build_nlp
+from ctlabel.mine.nlp import Mention, build_nlp, mentions_of
 from ctlabel.mine.panels import clauses, panel_ranges
 from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, UNCERTAIN, strongest
 
@@ -27,7 +27,7 @@ def _evidence(source: str, m: Mention, text: str, state: str, rule: str) -> dict
     return {"source": source, "start": m.start, "end": m.end, "text": text[m.start : m.end], "rule": rule, "state": state}
 
 
-def _clause_of(m: Mention, clause_ranges: list[tuple[int, int]]) -> int:
+def _clause_of(m: Mention, clause_ranges: tuple[tuple[int, int], ...]) -> int:
     return next((i for i, (lo, hi) in enumerate(clause_ranges) if lo <= m.start < hi), -1)
 
 
@@ -46,10 +46,11 @@ class Miner:
     def mine(self, records: Iterable[dict[str, Any]], batch_size: int = 256) -> Iterator[dict[str, Any]]:
         """Fill states, evidence, confidence and provenance of each record (texts given)."""
         records = list(records)
-        texts = [t["text"] for r in records for t in r["texts"]]
-        docs = iter(self.nlp.pipe(texts, batch_size=batch_size))
+        # Sibling panels share their figure's caption: parse each distinct text once per batch.
+        unique = list(dict.fromkeys(t["text"] for r in records for t in r["texts"]))
+        docs = dict(zip(unique, self.nlp.pipe(unique, batch_size=batch_size)))
         for record in records:
-            parsed = [(t["source"], t["text"], next(docs)) for t in record["texts"]]
+            parsed = [(t["source"], t["text"], docs[t["text"]]) for t in record["texts"]]
             yield self._decide(record, parsed)
 
     def mine_one(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +61,7 @@ class Miner:
         for source, text, doc in parsed:
             ranges = panel_ranges(text, record.get("panel"))
             clause_ranges = clauses(text)
-            for m in doc._.ctl_mentions or []:
+            for m in mentions_of(doc):
                 if m.label not in per_label or not _in_ranges(m, ranges):
                     continue
                 role = self.lexicon.source_role(COVID if m.label == OTHER else m.label, source)

@@ -3,16 +3,18 @@
 ``ctlabel_lexicon`` finds concept mentions and context cues with a PhraseMatcher built from the
 lexicon (plus a scan for terms glued together inside long tokens, which PDF extraction makes);
 ``ctlabel_context`` gives each concept mention its state (positive, negative, uncertain) from the
-negation, uncertainty and resolution cues whose scope covers it. Results live on the Doc as
-``doc._.ctl_mentions``: a list of :class:`Mention`, with character offsets into the text.
+negation, uncertainty and resolution cues whose scope covers it. :func:`mentions_of` returns the
+result: a list of :class:`Mention`, with character offsets into the text.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import spacy
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -27,12 +29,10 @@ UNC_PRE, UNC_POST = "uncertainty.pre", "uncertainty.post"
 RES_PRE, RES_POST = "resolution.pre", "resolution.post"
 PARTIAL_PRE, PARTIAL_POST = "partial.pre", "partial.post"
 PSEUDO, TERMINATE = "pseudo", "terminate"
-BOUNDARY_TEXTS = frozenset({".", ";", ":", "!", "•"})
-GLUED_MIN_LEN = 16  # tokens at least this long are scanned for glued terms
+# Tokens of 16 or more word characters are scanned for glued terms.
+_LONG_WORD = re.compile(r"[^\W\d_]{16,}")
+_BOUNDARY = re.compile(r"[.;:!•](?=\s|$)")
 
-if not Doc.has_extension("ctl_mentions"):
-    Doc.set_extension("ctl_mentions", default=None)
-    Doc.set_extension("ctl_cues", default=None)
 
 
 @dataclass(slots=True)
@@ -73,23 +73,47 @@ def term_variants(term: str) -> set[str]:
     return {" ".join(f.split()) for f in forms}
 
 
+class _TextKeepingTokenizer:
+    """The tokenizer, keeping the input string on the Doc (``doc.text`` rebuilds it, slowly)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, text: str) -> Doc:
+        doc = self.tokenizer(text)
+        doc.user_data["text"] = text
+        return doc
+
+
+def mentions_of(doc: Doc) -> list["Mention"]:
+    """The concept mentions the pipeline found in ``doc``, with their states."""
+    return doc.user_data.get("ctl_mentions", [])
+
+
+def doc_text(doc: Doc) -> str:
+    return doc.user_data.get("text") or doc.text
+
+
 def make_tokenizer_nlp() -> Language:
     """A blank English pipeline whose tokenizer also splits on brackets and slashes."""
     nlp = spacy.blank("en")
     infixes = list(nlp.Defaults.infixes) + [r"[\(\)\[\]/]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    nlp.tokenizer = _TextKeepingTokenizer(nlp.tokenizer)
     return nlp
 
 
 def _longest_first(spans: list[Mention]) -> list[Mention]:
-    """Drop mentions overlapping a longer one (ties: the earlier one wins)."""
+    """Drop mentions overlapping a longer one (ties: the earlier one wins); a span matched
+    under two labels (a cue that is both "pre" and "post") keeps both."""
     chosen: list[Mention] = []
     taken: set[int] = set()
+    kept_spans: set[tuple[int, int]] = set()
     for m in sorted(spans, key=lambda m: (m.start - m.end, m.start)):
-        chars = range(m.start, m.end)
-        if not any(c in taken for c in chars):
+        if (m.start, m.end) in kept_spans or not taken.intersection(range(m.start, m.end)):
             chosen.append(m)
-            taken.update(chars)
+            taken.update(range(m.start, m.end))
+            kept_spans.add((m.start, m.end))
     return sorted(chosen, key=lambda m: m.start)
 
 
@@ -138,22 +162,30 @@ class LexiconMatcher:
     def __call__(self, doc: Doc) -> Doc:
         concepts: list[Mention] = []
         cues: list[Mention] = []
-        for key, start, end in self.matcher(doc):
-            label, weak = self.keys[key]
-            span = doc[start:end]
-            m = Mention(label, span.start_char, span.end_char, start, end, span.text.lower(), weak)
-            (cues if "." in label or label in (PSEUDO, TERMINATE) else concepts).append(m)
+        matches = self.matcher(doc)
+        if matches:
+            text = doc_text(doc)
+            offsets = doc.to_array([IDX, LENGTH]).tolist()
+            for key, start, end in matches:
+                label, weak = self.keys[key]
+                lo, hi = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
+                m = Mention(label, lo, hi, start, end, text[lo:hi].lower(), weak)
+                (cues if "." in label or label in (PSEUDO, TERMINATE) else concepts).append(m)
         if self.glued_re is not None:
             concepts.extend(self._glued(doc))
-        doc._.ctl_mentions = _longest_first(concepts)
-        doc._.ctl_cues = _longest_first(cues)
+        doc.user_data["ctl_mentions"] = _longest_first(concepts)
+        doc.user_data["ctl_cues"] = _longest_first(cues)
         return doc
 
     def _glued(self, doc: Doc) -> list[Mention]:
         """Terms inside words glued by PDF extraction, also across the previous word."""
         found = []
-        for tok in doc:
-            if len(tok) < GLUED_MIN_LEN or tok.like_url:
+        starts = None
+        for word in _LONG_WORD.finditer(doc_text(doc)):
+            if starts is None:
+                starts = doc.to_array("IDX").tolist()
+            tok = doc[bisect_right(starts, word.end() - 1) - 1]
+            if tok.like_url:
                 continue
             prev = doc[tok.i - 1] if tok.i and doc[tok.i - 1].is_alpha else None
             head = prev.lower_ if prev is not None else ""
@@ -177,15 +209,15 @@ class ContextAssigner:
         self.max_scope = max_scope
 
     def __call__(self, doc: Doc) -> Doc:
-        mentions: list[Mention] = doc._.ctl_mentions or []
-        cues: list[Mention] = [c for c in (doc._.ctl_cues or []) if c.label != PSEUDO]
+        mentions: list[Mention] = mentions_of(doc)
+        cues: list[Mention] = [c for c in doc.user_data.get("ctl_cues", []) if c.label != PSEUDO]
         if not mentions:
             return doc
         concept_starts = {m.tok_start for m in mentions}
-        stops = [t.i for t in doc if t.text in BOUNDARY_TEXTS]
-        stops += [c.tok_start for c in cues if c.label == TERMINATE]
+        stops = [b.start() for b in _BOUNDARY.finditer(doc_text(doc))]
+        stops += [c.start for c in cues if c.label == TERMINATE]
         for m in mentions:
-            cue = self._nearest_cue(doc, m, cues, set(stops), concept_starts)
+            cue = self._nearest_cue(doc, m, cues, stops, concept_starts)
             m.state, m.rule = self._state(m, cue)
         return doc
 
@@ -195,13 +227,13 @@ class ContextAssigner:
             if cue.label == TERMINATE:
                 continue
             if cue.label.endswith(".pre") and cue.tok_end <= m.tok_start:
-                lo, hi = cue.tok_end, m.tok_start
+                lo, hi, chars = cue.tok_end, m.tok_start, (cue.end, m.start)
             elif cue.label.endswith(".post") and cue.tok_start >= m.tok_end:
-                lo, hi = m.tok_end, cue.tok_start
+                lo, hi, chars = m.tok_end, cue.tok_start, (m.end, cue.start)
             else:
                 continue
             dist = hi - lo
-            if dist > self.max_scope or any(lo <= s < hi for s in stops):
+            if dist > self.max_scope or any(chars[0] <= s < chars[1] for s in stops):
                 continue
             if any(doc[i].text == "," and not self._list_continues(doc, i, concept_starts) for i in range(lo, hi)):
                 continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 
 _ITEM = r"[A-La-l]\d?"
 _LIST = rf"{_ITEM}(?:\s*(?:,|and|&|-|–|to)\s*{_ITEM})*"
@@ -55,7 +56,8 @@ def expand_panels(marker: str) -> set[str]:
     return letters
 
 
-def clauses(text: str) -> list[Range]:
+@lru_cache(maxsize=4096)
+def clauses(text: str) -> tuple[Range, ...]:
     """Character ranges of the clauses of ``text``; a trailing marker followed by "and" ends one."""
     breaks = [(b.start(), b.end()) for b in _CLAUSE_BREAK.finditer(text)]
     breaks += [(m.end(), m.end()) for m in _TRAILING.finditer(text) if _AND_NEXT.match(text, m.end())]
@@ -68,10 +70,11 @@ def clauses(text: str) -> list[Range]:
         start = hi
     if start < len(text):
         ranges.append((start, len(text)))
-    return ranges
+    return tuple(ranges)
 
 
-def panel_parts(text: str) -> list[tuple[Range, frozenset[str] | None]]:
+@lru_cache(maxsize=4096)
+def panel_parts(text: str) -> tuple[tuple[Range, frozenset[str] | None], ...]:
     """Each clause with the panels it describes (None: shared by every panel)."""
     parts: list[tuple[Range, frozenset[str] | None]] = []
     carried: frozenset[str] | None = None
@@ -84,7 +87,7 @@ def panel_parts(text: str) -> list[tuple[Range, frozenset[str] | None]]:
             continue
         tagged = frozenset(p for m in _TRAILING.finditer(clause) for p in expand_panels(m.group(1)))
         parts.append(((lo, hi), tagged or carried))
-    return parts
+    return tuple(parts)
 
 
 def panel_ranges(text: str, panel: str | None) -> list[Range] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write, dump_record, read_table
+from ctlabel.lexicon import load_lexicon
 from ctlabel.mine.miner import Miner
 from ctlabel.mine.table import Columns, record_from_row
 from ctlabel.schema import LABELS, state_of
@@ -51,9 +52,21 @@ def _init_worker(lexicon_path: str | None) -> None:
     _worker = Miner(lexicon_path)
 
 
-def _mine_chunk(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+Mined = tuple[list[str], list[tuple[str, ...]]]
+
+
+def _mine_serialized(miner: Miner, records: list[dict[str, Any]]) -> Mined:
+    """JSONL lines and the label states of each record (cheap to send between processes)."""
+    lines, states = [], []
+    for record in miner.mine(records):
+        lines.append(dump_record(record))
+        states.append(tuple(state_of(record, label) for label in LABELS))
+    return lines, states
+
+
+def _mine_chunk(records: list[dict[str, Any]]) -> Mined:
     assert _worker is not None
-    return list(_worker.mine(records))
+    return _mine_serialized(_worker, records)
 
 
 def unique_id(record_id: str, seen: dict[str, int]) -> str:
@@ -107,18 +120,18 @@ def mine_table(
     else:
         pool = None
         miner = Miner(lexicon_path)
-        mined = (list(miner.mine(chunk)) for chunk in chunks)
+        mined = (_mine_serialized(miner, chunk) for chunk in chunks)
+    summary.lexicon = load_lexicon(lexicon_path).hash
     try:
         with atomic_write(output_path) as out:
-            for batch in mined:
-                for record in batch:
-                    out.write(dump_record(record))
-                    for label in LABELS:
-                        summary.states[label][state_of(record, label)] += 1
-                summary.records += len(batch)
-                summary.lexicon = batch[0]["provenance"]["lexicon"]
+            for lines, states in mined:
+                out.writelines(lines)
+                for record_states in states:
+                    for label, state in zip(LABELS, record_states):
+                        summary.states[label][state] += 1
+                summary.records += len(lines)
                 if progress:
-                    progress(len(batch))
+                    progress(len(lines))
     finally:
         if pool is not None:
             pool.terminate()

@@ -1,0 +1,64 @@
+"""Synonyms, spelling variants, abbreviations and translations from the lexicon."""
+
+import pytest
+
+from conftest import states
+from ctlabel.errors import CtlabelError
+from ctlabel.lexicon import load_lexicon
+from ctlabel.mine import Miner
+from ctlabel.schema import empty_record
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("ground-glass opacities", "GGO"),
+        ("ground glass opacification", "GGO"),
+        ("multiple GGOs", "GGO"),
+        ("patchy ground grass opacity", "GGO"),
+        ("scattered shadows of frosted glass", "GGO"),
+        ("multiple patchy shadows in both lungs", "GGO"),
+        ("consolidations", "Csld"),
+        ("condensation shadow in the lower lobe", "Csld"),
+        ("crazy paving appearance", "CrPa"),
+        ("air-bronchogram", "AirBr"),
+        ("bronchoinflation sign", "AirBr"),
+        ("thickened interlobular septa", "InSepThi"),
+        ("inter- and intra-lobular septal thickening", "InSepThi"),
+    ],
+)
+def test_term_variants(mine_text, text, code):
+    assert states(mine_text(text)).get(code) == "positive"
+
+
+def test_ambiguous_terms_are_uncertain(mine_text):
+    found = states(mine_text("patchy high-density shadow and paving stone sign"))
+    assert found == {"Csld": "uncertain", "CrPa": "uncertain"}
+
+
+def test_glued_words_from_pdf_extraction(mine_text):
+    text = "ChestHRCTimages,showingmultiplepatchygroundglassopacitiesinbilateralsubpleuralareas"
+    evidence = mine_text(text)["lesions"]["GGO"]["evidence"]
+    assert evidence and evidence[0]["text"].lower() == "groundglass"
+
+
+def test_a_new_term_in_a_custom_lexicon_is_found(tmp_path):
+    from ctlabel.lexicon import DEFAULT_LEXICON
+
+    custom = tmp_path / "lexicon.toml"
+    custom.write_text(DEFAULT_LEXICON.read_text().replace('"ground glass",', '"ground glass", "milky way sign",', 1))
+    record = empty_record("x")
+    record["texts"] = [{"source": "caption", "text": "A milky way sign in the left lung."}]
+    mined = Miner(str(custom)).mine_one(record)
+    assert mined["lesions"]["GGO"]["state"] == "positive"
+    assert mined["provenance"]["lexicon"] != load_lexicon().hash
+
+
+def test_a_broken_lexicon_is_one_clear_error(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[concepts.GGO]\nterms = ['ground glass']\n")
+    with pytest.raises(CtlabelError, match="lacks the concept"):
+        load_lexicon(bad)
+    bad.write_text("[concepts.GGO\n")
+    with pytest.raises(CtlabelError, match="not a valid TOML"):
+        load_lexicon(bad)
