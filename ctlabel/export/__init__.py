@@ -1,0 +1,1 @@
+"""Export: records → the label files the trainer reads, with splits, validation and diffs."""

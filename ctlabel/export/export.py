@@ -1,0 +1,176 @@
+"""``ctlabel export``: mined or reviewed records (+ known negatives) → label file and splits."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from ctlabel.errors import CtlabelError
+from ctlabel.export.formats import CODES, COVID_CODE, HEADER, States, apply_uncertain, to_cells
+from ctlabel.export.splits import SPLITS, grouped_split, parse_ratios, read_split_file
+from ctlabel.io import atomic_write, read_records, read_table
+from ctlabel.schema import ABSENT, LESIONS, NEGATIVE, POSITIVE, state_of
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+NEGATIVE_CLASSES = {"noncovid", "non-covid", "negative", "0", "normal"}
+
+
+@dataclass
+class ExportOptions:
+    format: str = "ladnn"
+    uncertain: str | None = None  # None: negative for ladnn/binary, keep (-1) for chexpert
+    covid: str = "mined"  # or "positive": every input record is a COVID image
+    negatives: list[Path] = field(default_factory=list)
+    split: str | None = None
+    group: str = "patient"
+    seed: int = 0
+    splits_dir: Path | None = None
+    split_file: Path | None = None
+
+
+@dataclass
+class Row:
+    name: str
+    group: str
+    states: States
+
+
+@dataclass
+class ExportSummary:
+    output: str
+    rows: int = 0
+    negatives: int = 0
+    positives: dict[str, int] = field(default_factory=dict)
+    splits: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _record_row(record: dict[str, Any], options: ExportOptions, policy: str) -> Row:
+    name = PurePath(record["image"]).name if record.get("image") else str(record["id"])
+    covid = POSITIVE if options.covid == "positive" else state_of(record, "covid")
+    states = {COVID_CODE: apply_uncertain(covid, policy)}
+    states |= {code: apply_uncertain(state_of(record, code), policy) for code in LESIONS}
+    group_key = {"patient": ("patient_id", "doc_id"), "doc": ("doc_id",)}[options.group]
+    group = next((str(record[k]) for k in group_key if record.get(k)), name)
+    return Row(name, f"{options.group}:{group}", states)
+
+
+def _negative_names(source: Path, skipped: list[str]) -> Iterator[tuple[str, str | None]]:
+    """(image name, patient id or None) of each known non-COVID image in a folder or CSV."""
+    if source.is_dir():
+        for path in sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+            yield path.name, None
+        return
+    table = read_table(source)
+    name_col = next((c for c in ("imgname", "image", "id") if c in table.columns), None)
+    if name_col is None:
+        raise CtlabelError(f"{source}: negatives need a column imgname, image or id; it has {', '.join(table.columns)}")
+    for number, row in table.rows:
+        if "class" in row and str(row["class"]).strip().lower() not in NEGATIVE_CLASSES:
+            continue
+        if "covid" in row and str(row["covid"]).strip() not in ("0", ""):
+            continue
+        name = str(row[name_col]).strip()
+        if not name:
+            skipped.append(f"{source}: row {number}: empty image name")
+            continue
+        yield PurePath(name).name, (str(row.get("patient_id") or "").strip() or None)
+    skipped.extend(f"{source}: {line}" for line in table.skipped)
+
+
+def _negative_row(name: str, patient: str | None) -> Row:
+    states = {code: ABSENT for code in CODES}
+    states[COVID_CODE] = NEGATIVE
+    return Row(name, f"negative:{patient or name}", states)
+
+
+def write_label_file(path: Path, rows: list[Row], fmt: str) -> None:
+    with atomic_write(path) as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(HEADER)
+        for row in rows:
+            cells = to_cells(row.states, fmt)
+            writer.writerow([row.name, *(cells[c] for c in CODES)])
+
+
+def _assign_splits(rows: list[Row], options: ExportOptions, summary: ExportSummary) -> dict[str, str]:
+    if options.split_file:
+        given = read_split_file(options.split_file)
+        missing = [r.name for r in rows if r.name not in given]
+        if missing:
+            summary.warnings.append(
+                f"{len(missing)} rows are not in {options.split_file} and go to no split (first: {missing[0]})"
+            )
+        return {r.name: given[r.name] for r in rows if r.name in given}
+    items = {r.name: (r.group, frozenset(c for c, s in r.states.items() if s == POSITIVE)) for r in rows}
+    return grouped_split(items, parse_ratios(options.split or ""), options.seed)
+
+
+def export_labels(input_path: str | Path, output: str | Path, options: ExportOptions) -> ExportSummary:
+    """Write the label file (and the split files when asked); return what was written."""
+    output = Path(output)
+    policy = options.uncertain or ("keep" if options.format == "chexpert" else "negative")
+    summary = ExportSummary(str(output))
+    rows: list[Row] = []
+    seen: set[str] = set()
+
+    def add(row: Row, origin: str) -> None:
+        if row.name in seen:
+            raise CtlabelError(f"{origin}: image name {row.name!r} appears twice; names must be unique in a label file")
+        seen.add(row.name)
+        rows.append(row)
+
+    for record in read_records(input_path, summary.skipped):
+        add(_record_row(record, options, policy), f"{input_path}: record {record['id']!r}")
+    if not rows:
+        raise CtlabelError(f"{input_path}: no record to export")
+    for source in options.negatives:
+        for name, patient in _negative_names(Path(source), summary.skipped):
+            add(_negative_row(name, patient), str(source))
+            summary.negatives += 1
+    write_label_file(output, rows, options.format)
+    summary.rows = len(rows)
+    summary.positives = {c: sum(r.states[c] == POSITIVE for r in rows) for c in CODES}
+    if options.split or options.split_file:
+        _write_splits(rows, options, summary, output)
+    return summary
+
+
+def _write_splits(rows: list[Row], options: ExportOptions, summary: ExportSummary, output: Path) -> None:
+    assignment = _assign_splits(rows, options, summary)
+    splits_dir = options.splits_dir or output.parent
+    if options.split_file:  # keep the given file's order, so the split is reproduced exactly
+        order = list(read_split_file(options.split_file))
+        by_name = {r.name: r for r in rows}
+        ordered = [by_name[n] for n in order if n in by_name]
+    else:
+        ordered = rows
+    for split in SPLITS:
+        members = [r for r in ordered if assignment.get(r.name) == split]
+        write_label_file(splits_dir / f"{split}.csv", members, options.format)
+        counts = Counter(c for r in members for c, s in r.states.items() if s == POSITIVE)
+        summary.splits[split] = {"rows": len(members), **{c: counts.get(c, 0) for c in CODES}}
+    with atomic_write(splits_dir / "split.csv") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["image", "split"])
+        writer.writerows((r.name, assignment[r.name]) for r in ordered if r.name in assignment)
+    for code in CODES:
+        if summary.positives[code] >= 3:
+            lacking = [s for s in SPLITS if summary.splits[s]["rows"] and not summary.splits[s][code]]
+            if lacking:
+                summary.warnings.append(f"{code}: no positive in {', '.join(lacking)}")
+    groups: dict[str, set[str]] = {}
+    for r in rows:
+        if r.name in assignment:
+            groups.setdefault(r.group, set()).add(assignment[r.name])
+    spanning = [g for g, s in groups.items() if len(s) > 1]
+    if spanning:
+        summary.warnings.append(f"{len(spanning)} groups span two splits (first: {spanning[0]})")

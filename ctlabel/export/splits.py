@@ -1,0 +1,99 @@
+"""Train/val/test splits grouped by patient or paper and stratified over the labels.
+
+Groups are placed one at a time, those carrying the rarest labels first, each into the split that
+most lacks (relative to its target) the group's rarest label, then the split furthest below its
+size target — iterative stratification (Sechidis et al. 2011) over groups. Ties are broken by a
+seeded shuffle, so a seed gives the same split every time.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from ctlabel.errors import CtlabelError
+from ctlabel.io import detect_encoding
+
+SPLITS = ("train", "val", "test")
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+
+
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    """'60/15/25' → (0.6, 0.15, 0.25)."""
+    try:
+        parts = [float(p) for p in text.split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0:
+        raise CtlabelError(f"--split {text!r}: expected three non-negative numbers like 60/15/25")
+    total = sum(parts)
+    return (parts[0] / total, parts[1] / total, parts[2] / total)
+
+
+def grouped_split(
+    items: dict[str, tuple[str, frozenset[str]]], ratios: tuple[float, float, float], seed: int
+) -> dict[str, str]:
+    """Assign each item (name → (group, positive labels)) to train/val/test."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    group_labels: dict[str, Counter] = defaultdict(Counter)
+    for name, (group, labels) in items.items():
+        groups[group].append(name)
+        group_labels[group].update(labels)
+    totals = Counter()
+    for counts in group_labels.values():
+        totals.update(counts)
+    rng = random.Random(seed)
+    order = sorted(groups)
+    rng.shuffle(order)
+
+    def rarity(group: str) -> float:
+        counts = group_labels[group]
+        return min((totals[label] for label in counts), default=float("inf"))
+
+    order.sort(key=rarity)  # stable: the shuffle breaks ties
+    size_target = [r * len(items) for r in ratios]
+    label_target = {label: [r * n for r in ratios] for label, n in totals.items()}
+    size = [0] * 3
+    have: dict[str, list[int]] = {label: [0, 0, 0] for label in totals}
+    assignment: dict[str, str] = {}
+    for group in order:
+        labels = group_labels[group]
+        candidates = [s for s in range(3) if ratios[s] > 0]
+
+        def need(s: int) -> tuple[float, float]:
+            label_need = 0.0
+            if labels:
+                rarest = min(labels, key=lambda label: (totals[label], label))
+                target = label_target[rarest][s]
+                label_need = (target - have[rarest][s]) / target if target else -1.0
+            return (label_need, (size_target[s] - size[s]) / size_target[s])
+
+        best = max(candidates, key=need)
+        size[best] += len(groups[group])
+        for label, n in labels.items():
+            have[label][best] += n
+        for name in groups[group]:
+            assignment[name] = SPLITS[best]
+    return assignment
+
+
+def read_split_file(path: str | Path) -> dict[str, str]:
+    """A split file: an image column (image/imgname/id) and a split column (train/val/test)."""
+    path = Path(path)
+    if not path.exists():
+        raise CtlabelError(f"{path}: file not found")
+    with path.open(encoding=detect_encoding(path), newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames or []
+        name_col = next((c for c in ("image", "imgname", "id") if c in fields), None)
+        if name_col is None or "split" not in fields:
+            raise CtlabelError(f"{path}: a split file needs columns image (or imgname) and split; it has {', '.join(fields)}")
+        out: dict[str, str] = {}
+        for row in reader:
+            split = SPLIT_ALIASES.get(row["split"].strip().lower())
+            if split is None:
+                raise CtlabelError(f"{path}: row {reader.line_num}: unknown split {row['split']!r} (train, val or test)")
+            out[row[name_col].strip()] = split
+    return out
