@@ -46,3 +46,19 @@ def covid_ct() -> Path:
     if not path.exists():
         pytest.skip(f"real data not found at {path} (set CTLABEL_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory):
+    """A real Label Studio server on 127.0.0.1 with a fresh data dir (skips loudly without the package)."""
+    import signal
+
+    from labelstudio import start_label_studio
+
+    proc, server = start_label_studio(tmp_path_factory.mktemp("label-studio"))
+    yield server
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except Exception:
+        os.killpg(proc.pid, signal.SIGKILL)

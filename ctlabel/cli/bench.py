@@ -33,3 +33,27 @@ def bench_mine_command(
             f"{result['records']} records in {result['seconds']:.2f} s with {processes} process(es): "
             f"[bold]{result['records_per_s']:.0f} records/s[/], peak memory {result['peak_rss_mb']:.0f} MB"
         )
+
+
+@app.command("review")
+def bench_review_command(
+    url: str | None = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
+    api_key: str | None = typer.Option(None, "--api-key", help="API token (default: $LABEL_STUDIO_API_KEY)."),
+    push_n: int = typer.Option(10_000, "--push", help="Tasks pushed (timed)."),
+    pull_n: int = typer.Option(50_000, "--pull", help="Tasks in the project when pulling (timed)."),
+    annotate_n: int = typer.Option(200, "--annotate", help="Tasks annotated before the pull."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Push N tasks and pull M against a running Label Studio (a temporary project, deleted after)."""
+    from ctlabel.cli.review import connect
+    from ctlabel.review.bench import bench_review
+
+    result = guarded(lambda: bench_review(connect(url, api_key), push_n, pull_n, annotate_n))
+    if json_out:
+        print_json(result)
+        return
+    for key in ("push", "push_more", "pull"):
+        if key in result:
+            r = result[key]
+            n = r.get("tasks", r.get("records"))
+            console.print(f"{key:9s} {n:7d} in {r['seconds']:6.1f} s  ({r['per_s']:.0f}/s)")

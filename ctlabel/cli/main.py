@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ctlabel import __version__
-from ctlabel.cli import bench, evaluate, export, mine
+from ctlabel.cli import bench, evaluate, export, mine, review
 from ctlabel.cli.common import DEBUG
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(mine.app, name="mine")
 app.command("evaluate")(evaluate.evaluate_command)
+app.add_typer(review.app, name="review")
 app.command("export")(export.export_command)
 app.command("validate")(export.validate_command)
 app.command("diff")(export.diff_command)

@@ -1,0 +1,1 @@
+"""Review: machine labels into Label Studio as pre-annotations, human decisions back."""

@@ -1,0 +1,56 @@
+"""The push ledger: which record went to which task, kept beside the user's cache.
+
+Pull and status read annotations for annotated tasks only and take every other record from here,
+so they do not have to list every task of a large project. The ledger is trusted only while its
+size equals the project's task count; otherwise the tasks are read from the server again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+
+def ledger_path(url: str, project_id: int) -> Path:
+    root = Path(os.environ.get("CTLABEL_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ctlabel"))
+    host = re.sub(r"[^A-Za-z0-9]+", "_", url.split("://", 1)[-1]).strip("_")
+    return root / "review" / f"{host}-project{project_id}.jsonl"
+
+
+class Ledger:
+    """record id → {task_id, hash, record}; appended as tasks are created, rewritten on reconcile."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            with path.open(encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        entry = json.loads(line)
+                        self.entries[entry["id"]] = entry
+                    except (json.JSONDecodeError, KeyError):
+                        continue  # a line cut by an interrupted write: reconcile will restore it
+
+    def add(self, entries: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+                self.entries[entry["id"]] = entry
+            fh.flush()
+
+    def rewrite(self, entries: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for entry in entries:
+                fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+        os.replace(tmp, self.path)
+        self.entries = {e["id"]: e for e in entries}
+
+    def task_ids(self) -> set[int]:
+        return {e["task_id"] for e in self.entries.values()}
