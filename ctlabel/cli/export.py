@@ -25,6 +25,9 @@ def export_command(
     output: Path = typer.Option(..., "-o", "--output", help="The label file to write (CSV)."),
     fmt: str = typer.Option("ladnn", "--format", help="ladnn (codes), binary (0/1) or chexpert (1/0/-1/blank)."),
     negatives: list[Path] = typer.Option([], "--negatives", help="Folder of non-COVID images, or a CSV listing them."),
+    positives: list[Path] = typer.Option(
+        [], "--positives", help="COVID images without text (folder or CSV): CVD19 rows with unknown lesions."
+    ),
     uncertain: str | None = typer.Option(None, "--uncertain", help="positive, negative or blank (default: negative; chexpert keeps -1)."),
     covid: str = typer.Option("mined", "--covid", help="mined: the record's flag; positive: every input record is a COVID image."),
     split: str | None = typer.Option(None, "--split", help="Train/val/test ratios, e.g. 60/15/25."),
@@ -42,7 +45,7 @@ def export_command(
     _choice(group, ("patient", "doc"), "--group")
     if split and split_file:
         raise typer.BadParameter("give --split or --split-file, not both")
-    options = ExportOptions(fmt, uncertain, covid, list(negatives), split, group, seed, splits_dir, split_file)
+    options = ExportOptions(fmt, uncertain, covid, list(negatives), list(positives), split, group, seed, splits_dir, split_file)
     summary: ExportSummary = guarded(lambda: export_labels(input, output, options))
     if json_out:
         print_json(summary.to_json())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ctlabel import __version__
-from ctlabel.cli import bench, evaluate, export, mine, review
+from ctlabel.cli import bench, evaluate, export, mine, review, train
 from ctlabel.cli.common import DEBUG
 
 app = typer.Typer(
@@ -20,6 +20,10 @@ app.add_typer(review.app, name="review")
 app.command("export")(export.export_command)
 app.command("validate")(export.validate_command)
 app.command("diff")(export.diff_command)
+app.command("train")(train.train_command)
+app.command("predict")(train.predict_command)
+app.command("explain")(train.explain_command)
+app.command("report")(train.report_command)
 app.add_typer(bench.app, name="bench")
 
 

@@ -17,6 +17,7 @@ from ctlabel.schema import ABSENT, LESIONS, NEGATIVE, POSITIVE, state_of
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 NEGATIVE_CLASSES = {"noncovid", "non-covid", "negative", "0", "normal"}
+POSITIVE_CLASSES = {"covid", "covid-19", "positive", "1"}
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ExportOptions:
     uncertain: str | None = None  # None: negative for ladnn/binary, keep (-1) for chexpert
     covid: str = "mined"  # or "positive": every input record is a COVID image
     negatives: list[Path] = field(default_factory=list)
+    positives: list[Path] = field(default_factory=list)
     split: str | None = None
     group: str = "patient"
     seed: int = 0
@@ -44,6 +46,7 @@ class ExportSummary:
     output: str
     rows: int = 0
     negatives: int = 0
+    positives_listed: int = 0
     positives: dict[str, int] = field(default_factory=dict)
     splits: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -63,8 +66,9 @@ def _record_row(record: dict[str, Any], options: ExportOptions, policy: str) -> 
     return Row(name, f"{options.group}:{group}", states)
 
 
-def _negative_names(source: Path, skipped: list[str]) -> Iterator[tuple[str, str | None]]:
-    """(image name, patient id or None) of each known non-COVID image in a folder or CSV."""
+def _listed_images(source: Path, classes: set[str], covid_value: str, skipped: list[str]) -> Iterator[tuple[str, str | None]]:
+    """(image name, patient id or None) of each image of a folder, or of a CSV's rows whose
+    ``class`` is in ``classes`` (and whose ``covid`` column, if any, is ``covid_value``)."""
     if source.is_dir():
         for path in sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
             yield path.name, None
@@ -74,9 +78,9 @@ def _negative_names(source: Path, skipped: list[str]) -> Iterator[tuple[str, str
     if name_col is None:
         raise CtlabelError(f"{source}: negatives need a column imgname, image or id; it has {', '.join(table.columns)}")
     for number, row in table.rows:
-        if "class" in row and str(row["class"]).strip().lower() not in NEGATIVE_CLASSES:
+        if "class" in row and str(row["class"]).strip().lower() not in classes:
             continue
-        if "covid" in row and str(row["covid"]).strip() not in ("0", ""):
+        if "covid" in row and str(row["covid"]).strip() not in (covid_value, ""):
             continue
         name = str(row[name_col]).strip()
         if not name:
@@ -86,10 +90,10 @@ def _negative_names(source: Path, skipped: list[str]) -> Iterator[tuple[str, str
     skipped.extend(f"{source}: {line}" for line in table.skipped)
 
 
-def _negative_row(name: str, patient: str | None) -> Row:
+def _listed_row(name: str, patient: str | None, covid: str) -> Row:
     states = {code: ABSENT for code in CODES}
-    states[COVID_CODE] = NEGATIVE
-    return Row(name, f"negative:{patient or name}", states)
+    states[COVID_CODE] = covid
+    return Row(name, f"patient:{patient}" if patient else f"image:{name}", states)
 
 
 def write_label_file(path: Path, rows: list[Row], fmt: str) -> None:
@@ -132,9 +136,14 @@ def export_labels(input_path: str | Path, output: str | Path, options: ExportOpt
         add(_record_row(record, options, policy), f"{input_path}: record {record['id']!r}")
     if not rows:
         raise CtlabelError(f"{input_path}: no record to export")
+    for source in options.positives:  # COVID images without text: CVD19 only, lesions unknown
+        for name, patient in _listed_images(Path(source), POSITIVE_CLASSES, "1", summary.skipped):
+            if name not in seen:
+                add(_listed_row(name, patient, POSITIVE), str(source))
+                summary.positives_listed += 1
     for source in options.negatives:
-        for name, patient in _negative_names(Path(source), summary.skipped):
-            add(_negative_row(name, patient), str(source))
+        for name, patient in _listed_images(Path(source), NEGATIVE_CLASSES, "0", summary.skipped):
+            add(_listed_row(name, patient, NEGATIVE), str(source))
             summary.negatives += 1
     write_label_file(output, rows, options.format)
     summary.rows = len(rows)

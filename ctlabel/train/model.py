@@ -1,0 +1,64 @@
+"""The LA-DNN: a timm backbone, pooled features, one linear layer of 6 logits (COVID + 5 lesions),
+or of 1 logit for the paper's baseline. Any timm model name works."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from ctlabel.errors import CtlabelError
+
+PAPER_BACKBONES = ("vgg16", "resnet18", "resnet50", "densenet121", "densenet169", "efficientnet_b0", "efficientnet_b1")
+
+
+class LADNN(nn.Module):
+    def __init__(self, backbone: nn.Module, outputs: int):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.num_features, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+def build_model(name: str, outputs: int, pretrained: bool = False, weights: Path | None = None) -> tuple[LADNN, str]:
+    """The model and where its backbone weights came from ("scratch", "cache", or the file)."""
+    if name not in timm.list_models() and not timm.is_model(name):
+        raise CtlabelError(f"unknown backbone {name!r}; any timm model name works, e.g. {', '.join(PAPER_BACKBONES)}")
+    if weights is not None:
+        if not weights.exists():
+            raise CtlabelError(f"{weights}: weights file not found")
+        backbone = timm.create_model(name, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(weights)})
+        return LADNN(backbone, outputs), str(weights)
+    if pretrained:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from the user's cache, never a download
+        try:
+            backbone = timm.create_model(name, pretrained=True, num_classes=0)
+        except Exception as exc:  # timm/hub raise several types when the cache lacks the file
+            raise CtlabelError(
+                f"no cached pretrained weights for {name!r} ({exc.__class__.__name__}); pass --weights FILE or train from scratch"
+            ) from None
+        return LADNN(backbone, outputs), "cache"
+    return LADNN(timm.create_model(name, pretrained=False, num_classes=0), outputs), "scratch"
+
+
+def gradcam_layer(model: LADNN) -> nn.Module:
+    """The layer Grad-CAM++ reads for each backbone family: the last block before pooling."""
+    backbone = model.backbone
+    for attr in ("layer4", "stages", "features", "conv_head", "final_conv", "blocks"):
+        if hasattr(backbone, attr):
+            module = getattr(backbone, attr)
+            if attr == "features" and hasattr(module, "norm5"):  # DenseNet: the final norm
+                return module.norm5
+            if isinstance(module, (nn.Sequential, nn.ModuleList)) and len(module):
+                layers = [m for m in module if not isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]  # VGG ends with a pool
+                return layers[-1]
+            return module
+    convs = [m for m in backbone.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise CtlabelError("this backbone has no convolution for Grad-CAM++")
+    return convs[-1]
