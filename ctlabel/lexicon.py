@@ -13,7 +13,7 @@ from ctlabel.schema import COVID, LESIONS
 
 DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "annotations" / "lexicon.toml"
 REQUIRED_CONCEPTS = (*LESIONS, COVID)
-SOURCE_ROLES = ("primary", "supporting", "ignore")
+SOURCE_ROLES = ("primary", "supporting", "fallback", "ignore")
 
 
 @dataclass(frozen=True)

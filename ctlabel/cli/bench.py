@@ -57,3 +57,49 @@ def bench_review_command(
             r = result[key]
             n = r.get("tasks", r.get("records"))
             console.print(f"{key:9s} {n:7d} in {r['seconds']:6.1f} s  ({r['per_s']:.0f}/s)")
+
+
+@app.command("train")
+def bench_train_command(
+    backbone: str = typer.Option("resnet18", "--backbone"),
+    image_size: int = typer.Option(224, "--image-size"),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    images: int = typer.Option(256, "--images", help="Synthetic images generated for the run."),
+    epochs: int = typer.Option(2, "--epochs"),
+    device: str = typer.Option("auto", "--device"),
+    amp: bool = typer.Option(False, "--amp/--no-amp"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Train on synthetic images; report images/s per epoch with data and compute time apart."""
+    from ctlabel.train.bench import bench_train
+
+    result = guarded(lambda: bench_train(backbone, image_size, batch_size, images, epochs, device, amp))
+    if json_out:
+        print_json(result)
+        return
+    for e in result["epochs"]:
+        console.print(
+            f"epoch {e['epoch']}: {e['images_per_s']:.1f} train images/s, data {e['data_s']:.2f} s, "
+            f"compute {e['compute_s']:.2f} s, data {100 * e['data_share']:.1f}% of the epoch ({e['epoch_s']:.1f} s)"
+        )
+
+
+@app.command("pdf")
+def bench_pdf_command(
+    paths: list[Path] = typer.Argument(None, help="PDFs or folders (default: a generated 18-page two-column paper)."),
+    processes: int = typer.Option(2, "--processes", "-p", min=1),
+    copies: int = typer.Option(4, "--copies", help="Copies of the input, so that several processes have work."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Pages/s and figures/s of `ctlabel mine pdf`, with 1 and with N processes."""
+    from ctlabel.pdf.bench import bench_pdf
+
+    result = guarded(lambda: bench_pdf(list(paths or []), processes, copies))
+    if json_out:
+        print_json(result)
+        return
+    for run in result["runs"]:
+        console.print(
+            f"{run['processes']} process(es): {run['pages']} pages, {run['images']} images in {run['seconds']:.2f} s = "
+            f"[bold]{run['pages_per_s']:.1f} pages/s[/], {run['figures_per_s']:.1f} figures/s"
+        )

@@ -60,3 +60,34 @@ def captions_command(
     summary = guarded(run)
     print_json(summary.to_json()) if json_out else show_summary(summary)
     report_skipped(summary.skipped, strict)
+
+
+@app.command("pdf")
+def pdf_command(
+    paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the mined records (JSONL)."),
+    figures_dir: Path = typer.Option(..., "--figures-dir", help="Where the figure images (PNG) go."),
+    processes: int = typer.Option(1, "--processes", "-p", min=1, help="PDFs processed at once."),
+    dpi: int = typer.Option(150, "--dpi", min=36, max=600, help="Rendering resolution of the figure images."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds allowed per PDF."),
+    lexicon: Path | None = typer.Option(None, "--lexicon"),
+    strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a PDF was skipped."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find figure captions, cut out their images (one PNG per panel) and mine the captions."""
+    from ctlabel.pdf.run import find_pdfs, mine_pdfs
+
+    def run():
+        total = len(find_pdfs(list(paths)))
+        with progress_bar("PDFs", total) as advance:
+            return mine_pdfs(list(paths), output, figures_dir, processes, dpi, timeout, str(lexicon) if lexicon else None, advance)
+
+    summary = guarded(run)
+    if json_out:
+        print_json(summary.to_json())
+    else:
+        console.print(
+            f"{summary.pdfs} PDFs, {summary.pages} pages, {summary.captions} captions, {summary.figures} figures, "
+            f"{summary.images} images → {output} ({len(summary.skipped)} skipped, {summary.seconds:.1f} s)"
+        )
+    report_skipped(summary.skipped, strict, "PDFs")

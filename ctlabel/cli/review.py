@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ctlabel.cli.common import console, err_console, guarded, print_json, progress_bar
 from ctlabel.errors import CtlabelError
-from ctlabel.review.pull import PullSummary, pull, tasks_from_export, tasks_from_server
+from ctlabel.review.pull import PullSummary, pull, tasks_from_export, tasks_from_server, with_records
 from ctlabel.review.push import ImageLinks, push
 from ctlabel.review.server import Server
 from ctlabel.review.status import review_status
@@ -68,6 +68,9 @@ def pull_command(
     url: str | None = URL,
     api_key: str | None = API_KEY,
     from_export: Path | None = typer.Option(None, "--from-export", help="Read a Label Studio JSON export instead of the server."),
+    records: Path | None = typer.Option(
+        None, "--records", help="With --from-export: apply its human decisions to these (re-mined) records."
+    ),
     ledger: Path | None = LEDGER,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -75,7 +78,8 @@ def pull_command(
 
     def run() -> PullSummary:
         if from_export is not None:
-            return pull(tasks_from_export(from_export), output)
+            tasks = tasks_from_export(from_export)
+            return pull(with_records(tasks, records) if records else tasks, output)
         if not project:
             raise CtlabelError("give --project (or --from-export FILE)")
         tasks, notes = tasks_from_server(connect(url, api_key), project, ledger)

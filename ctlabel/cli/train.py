@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -13,7 +14,7 @@ from ctlabel.cli.common import console, err_console, guarded, print_json, progre
 
 def train_command(
     labels: Path = typer.Argument(..., help="Label file (ladnn, binary or chexpert format)."),
-    images: Path = typer.Option(..., "--images", help="Folder searched (recursively) for the images by file name."),
+    images: list[Path] = typer.Option(..., "--images", help="Folder searched (recursively) for the images by file name; repeatable."),
     out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, metrics, plots."),
     split_file: Path | None = typer.Option(None, "--split-file", help="image,split CSV (e.g. the LA-DNN split)."),
     val: Path | None = typer.Option(None, "--val", help="Validation label file (LABELS is then the train file)."),
@@ -44,7 +45,7 @@ def train_command(
     from ctlabel.train.trainer import train
 
     options = dict(
-        labels=str(labels), images=str(images), out=str(out), recipe=str(recipe) if recipe else None,
+        labels=str(labels), images=os.pathsep.join(map(str, images)), out=str(out), recipe=str(recipe) if recipe else None,
         split_file=str(split_file) if split_file else None, val=str(val) if val else None, test=str(test) if test else None,
         backbone=backbone, epochs=epochs, image_size=image_size, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
         covid_weight=covid_weight, lesion_policy=lesion_policy, baseline=baseline, pretrained=pretrained,

@@ -58,6 +58,7 @@ class Miner:
 
     def _decide(self, record: dict[str, Any], parsed: list) -> dict[str, Any]:
         per_label: dict[str, list[dict[str, Any]]] = {label: [] for label in (COVID, OTHER, *LESIONS)}
+        fallback: dict[str, list[dict[str, Any]]] = {label: [] for label in per_label}
         for source, text, doc in parsed:
             ranges = panel_ranges(text, record.get("panel"))
             clause_ranges = clauses(text)
@@ -73,7 +74,11 @@ class Miner:
                 evidence = _evidence(source, m, text, state, rule)
                 if m.label in (COVID, OTHER):
                     evidence["_clause"] = (source, _clause_of(m, clause_ranges))
-                per_label[m.label].append(evidence)
+                (fallback if role == "fallback" else per_label)[m.label].append(evidence)
+        for group in ((COVID, OTHER), *((code,) for code in LESIONS)):
+            if not any(per_label[label] for label in group):  # the other sources are silent
+                for label in group:
+                    per_label[label] = fallback[label]
         confidences = []
         for code in LESIONS:
             entry, conf = self._aggregate(per_label[code])

@@ -50,6 +50,16 @@ def tasks_from_export(path: str | Path) -> Iterator[dict[str, Any]]:
         yield task
 
 
+def with_records(tasks: Iterator[dict[str, Any]], records_path: str | Path) -> Iterator[dict[str, Any]]:
+    """Put freshly mined records under past human decisions: each record of ``records_path`` (in
+    its order) gets the annotations of the exported task with the same record id, if any."""
+    from ctlabel.io import read_records
+
+    annotations = {t["data"]["record"]["id"]: t.get("annotations") or [] for t in tasks}
+    for record in read_records(records_path):
+        yield {"data": {"record": record}, "annotations": annotations.get(record["id"], [])}
+
+
 def tasks_from_server(server: Server, title: str, ledger_file: Path | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Every pushed task: annotated ones read from the server, the others from the ledger."""
     project = open_project(server, title)

@@ -52,15 +52,15 @@ def default_cache() -> Path:
 def prepare(config: TrainConfig, progress=None) -> Prepared:
     """Find, check, decode and resize every image once (cached on disk)."""
     sets = _split_sets(config)
-    root = Path(config.images)
+    roots = [Path(p) for p in config.images.split(os.pathsep)]
     dropped: list[str] = []
     splits: dict[str, Split] = {}
     for name, labelset in sets.items():
-        found, missing = find_images(labelset.names, root)
+        found, missing = find_images(labelset.names, roots)
         names = [n for n in labelset.names if n in found]
         pixels, bad = decode_all([found[n] for n in names], config.image_size,
                                  Path(config.cache_dir) if config.cache_dir else default_cache(), progress)
-        problems = [f"{n}: not found below {root}" for n in missing] + [f"{names[i]}: not a readable image" for i in bad]
+        problems = [f"{n}: not found below {config.images}" for n in missing] + [f"{names[i]}: not a readable image" for i in bad]
         if problems and not config.skip_missing:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise CtlabelError(f"{config.labels if name == 'train' else name}: {problems[0]}{more}; fix or pass --skip-missing")

@@ -33,11 +33,13 @@ def load_image(path: Path, size: int) -> np.ndarray:
         return np.asarray(img, dtype=np.uint8)
 
 
-def find_images(names: list[str], root: Path) -> tuple[dict[str, Path], list[str]]:
-    """Each name's file anywhere below ``root``, and the names not found."""
-    if not root.is_dir():
-        raise CtlabelError(f"{root}: images folder not found")
-    index = index_images(root)
+def find_images(names: list[str], roots: list[Path]) -> tuple[dict[str, Path], list[str]]:
+    """Each name's file anywhere below the roots (the first root wins), and the names not found."""
+    index: dict[str, Path] = {}
+    for root in reversed(roots):
+        if not root.is_dir():
+            raise CtlabelError(f"{root}: images folder not found")
+        index.update(index_images(root))
     return {n: index[n] for n in names if n in index}, [n for n in names if n not in index]
 
 

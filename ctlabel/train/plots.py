@@ -31,7 +31,8 @@ def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> 
             ax.set(xlabel="false-positive rate", ylabel="true-positive rate", title="COVID-19 ROC")
         else:
             ax.set(xlabel="recall", ylabel="precision", title="COVID-19 precision-recall", ylim=(0, 1.02))
-        ax.legend(loc="lower right" if kind == "roc" else "lower left", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right" if kind == "roc" else "lower left", fontsize=8)
         fig.tight_layout()
         fig.savefig(out / f"{kind}.png")
         plt.close(fig)

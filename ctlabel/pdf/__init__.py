@@ -1,0 +1,1 @@
+"""Figures, captions and panels out of preprint PDFs (pdfplumber; pypdfium2 renders the pixels)."""

@@ -1,0 +1,163 @@
+"""Page text as lines in reading order; running headers and footers; figure captions.
+
+pdfplumber's own text lines run across both columns of a two-column page, so lines are rebuilt
+from words: words on one baseline, split where the horizontal gap is wider than a column gutter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+CAPTION_START = re.compile(
+    r"^(?:Supplementary\s+|Supplemental\s+)?(?:Figure|FIGURE|Fig\.?|FIG\.?)\s*(S?\d+[A-Za-z]?)(?=[\s.:|\-–—)]|$)\s*([.:|\-–—)])?"
+)
+GUTTER = 12.0  # points: a wider gap between words on one baseline splits two columns
+MARGIN = 0.07  # share of the page height where running headers and footers live
+
+
+@dataclass
+class Line:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    column: int = 0  # 0 full width, 1 left, 2 right
+    band: int = 0  # index of the full-width line above (bands are read one after another)
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+@dataclass
+class Caption:
+    label: str
+    page: int
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        joined = ""
+        for line in self.lines:
+            if joined.endswith("-") and not joined.endswith(" -"):
+                joined = joined[:-1] + line.text  # a word hyphenated over two lines
+            else:
+                joined = f"{joined} {line.text}" if joined else line.text
+        return joined
+
+    @property
+    def first(self) -> Line:
+        return self.lines[0]
+
+
+def page_lines(words: list[dict], width: float) -> list[Line]:
+    """Lines from pdfplumber words, with their column and band, sorted in reading order."""
+    rows: list[list[dict]] = []
+    for word in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if rows and abs(rows[-1][0]["top"] - word["top"]) < 2.5:
+            rows[-1].append(word)
+        else:
+            rows.append([word])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda w: w["x0"])
+        segment = [row[0]]
+        for word in row[1:]:
+            if word["x0"] - segment[-1]["x1"] > GUTTER:
+                lines.append(_line(segment))
+                segment = []
+            segment.append(word)
+        lines.append(_line(segment))
+    mid = width / 2
+    for line in lines:
+        line.column = 1 if line.x1 <= mid + 6 else (2 if line.x0 >= mid - 6 else 0)
+    band = 0
+    for line in sorted(lines, key=lambda ln: ln.top):
+        if line.column == 0:
+            band += 1
+        line.band = band
+    return sorted(lines, key=lambda ln: (ln.band, ln.column, ln.top, ln.x0))
+
+
+def _line(words: list[dict]) -> Line:
+    return Line(
+        " ".join(w["text"] for w in words),
+        min(w["x0"] for w in words), max(w["x1"] for w in words),
+        min(w["top"] for w in words), max(w["bottom"] for w in words),
+        max(float(w.get("size") or 0) for w in words),
+    )
+
+
+def _signature(text: str) -> str:
+    return re.sub(r"\d+", "#", text.strip().lower())
+
+
+def running_lines(pages: list[list[Line]], heights: list[float]) -> set[str]:
+    """Signatures of header/footer lines: in the page margins on at least half of the pages
+    (two pages at least), or medRxiv/bioRxiv's stamp."""
+    counts: Counter = Counter()
+    for lines, height in zip(pages, heights):
+        counts.update({_signature(ln.text) for ln in lines if ln.top < height * MARGIN or ln.bottom > height * (1 - MARGIN)})
+    need = max(2, (len(pages) + 1) // 2)
+    return {sig for sig, n in counts.items() if n >= need}
+
+
+def is_running(line: Line, height: float, running: set[str]) -> bool:
+    in_margin = line.top < height * MARGIN or line.bottom > height * (1 - MARGIN)
+    stamp = re.search(r"(medrxiv|biorxiv) preprint|the copyright holder for this preprint|all rights reserved", line.text, re.I)
+    return bool(stamp) or (in_margin and _signature(line.text) in running)
+
+
+def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
+    """Captions that start on this page, each with its continuation lines (also into the next column).
+
+    A line starting "Figure 2." (or ":", "|", "-") starts a caption; so does "Figure 2 …" without
+    punctuation when it sits right under a figure region (``near_figure(line)``). Running text that
+    cites a figure mid-line, or starts "Figure 2 shows" away from any figure, is not a caption.
+    A caption goes on with the line right below that starts where it starts, until a gap, a new
+    caption, or the bottom of its column (then at the top of the next column, mid-sentence only).
+    """
+    captions: list[Caption] = []
+    used: set[int] = set()
+    for line in lines:
+        match = CAPTION_START.match(line.text)
+        if id(line) in used or not match or not (match.group(2) or near_figure(line)):
+            continue
+        caption = Caption(match.group(1), page, [line])
+        used.add(id(line))
+        while True:
+            prev = caption.lines[-1]
+            nxt = _line_below(prev, lines, used)
+            if nxt is None:
+                nxt = _next_column_top(caption, prev, lines, used)
+            if nxt is None or CAPTION_START.match(nxt.text):
+                break
+            caption.lines.append(nxt)
+            used.add(id(nxt))
+        captions.append(caption)
+    return captions
+
+
+def _line_below(prev: Line, lines: list[Line], used: set[int]) -> Line | None:
+    """The unused line right under ``prev`` that starts where it starts (same column or aligned)."""
+    below = [
+        ln for ln in lines
+        if id(ln) not in used and 0 <= ln.top - prev.bottom <= max(prev.height, 6) * 0.9
+        and (abs(ln.x0 - prev.x0) < 8 or (ln.column == prev.column and ln.column and ln.x0 < prev.x1))
+    ]
+    return min(below, key=lambda ln: ln.top, default=None)
+
+
+def _next_column_top(caption: Caption, prev: Line, lines: list[Line], used: set[int]) -> Line | None:
+    """A caption cut mid-sentence at the bottom of the left column goes on atop the right one."""
+    if prev.column != 1 or caption.text.rstrip().endswith((".", ":")):
+        return None
+    if any(ln.column == 1 and ln.band == prev.band and ln.top > prev.bottom for ln in lines):
+        return None  # not at the bottom of its column
+    right = [ln for ln in lines if ln.column == 2 and ln.band == prev.band]
+    top = min(right, key=lambda ln: ln.top, default=None)
+    return top if top is not None and id(top) not in used else None

@@ -1,0 +1,140 @@
+"""``ctlabel mine pdf``: many PDFs, each in its own process under a time limit, then the miner."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctlabel.errors import CtlabelError
+from ctlabel.io import atomic_write, dump_record
+from ctlabel.mine.miner import Miner
+from ctlabel.pdf.extract import PdfResult, PdfSkip, extract_pdf
+from ctlabel.schema import empty_record
+
+
+@dataclass
+class PdfSummary:
+    output: str
+    pdfs: int = 0
+    pages: int = 0
+    captions: int = 0
+    figures: int = 0
+    images: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def find_pdfs(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf")
+        elif path.exists():
+            found.append(path)
+        else:
+            raise CtlabelError(f"{path}: no such file or folder")
+    if not found:
+        raise CtlabelError(f"no PDF found in {', '.join(map(str, paths))}")
+    return found
+
+
+def _work(path: Path, figures_dir: Path, dpi: int, conn) -> None:
+    try:
+        conn.send(("ok", extract_pdf(path, figures_dir, dpi)))
+    except PdfSkip as exc:
+        conn.send(("skip", str(exc)))
+    except Exception as exc:  # one bad PDF never stops the batch: report what broke
+        conn.send(("skip", f"failed ({exc.__class__.__name__}: {str(exc)[:120]})"))
+    finally:
+        conn.close()
+
+
+def extract_all(pdfs: list[Path], figures_dir: Path, dpi: int, processes: int, timeout: float) -> Iterator[tuple[Path, str, Any]]:
+    """(pdf, "ok"|"skip", result or reason) for each PDF, in input order; at most ``processes`` at once."""
+    ctx = mp.get_context("fork")
+    pending = list(enumerate(pdfs))
+    running: dict[int, tuple[Path, Any, Any, float]] = {}
+    done: dict[int, tuple[Path, str, Any]] = {}
+    emitted = 0
+    while pending or running:
+        while pending and len(running) < processes:
+            index, pdf = pending.pop(0)
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_work, args=(pdf, figures_dir, dpi, child), daemon=True)
+            proc.start()
+            child.close()
+            running[index] = (pdf, proc, parent, time.monotonic())
+        for index, (pdf, proc, conn, started) in list(running.items()):
+            if conn.poll():
+                try:
+                    status, payload = conn.recv()
+                except EOFError:
+                    status, payload = "skip", "failed (the worker died)"
+            elif not proc.is_alive():
+                status, payload = "skip", f"failed (the worker exited with code {proc.exitcode})"
+            elif time.monotonic() - started > timeout:
+                proc.kill()
+                status, payload = "skip", f"took longer than {timeout:.0f} s (--timeout)"
+            else:
+                continue
+            proc.join(timeout=5)
+            conn.close()
+            del running[index]
+            done[index] = (pdf, status, payload)
+        while emitted in done:
+            yield done.pop(emitted)
+            emitted += 1
+        if running:
+            time.sleep(0.005)
+
+
+def _record(figure: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    record = empty_record(figure["id"])
+    record.update({
+        "doc_id": figure["doc_id"], "doi": figure["doi"], "page": figure["page"], "figure": figure["figure"],
+        "panel": figure["panel"], "image": os.path.relpath(figure["image"], out_dir), "bbox": figure["bbox"],
+    })
+    record["texts"] = [{"source": "caption", "text": figure["caption"]}]
+    if figure["document"]:
+        record["texts"].append({"source": "document", "text": figure["document"]})
+    return record
+
+
+def mine_pdfs(
+    paths: list[Path], output: Path, figures_dir: Path, processes: int = 1, dpi: int = 150, timeout: float = 120.0,
+    lexicon: str | None = None, progress: Callable[[int], None] | None = None,
+) -> PdfSummary:
+    """Extract every PDF's figures and mine their captions into ``output`` (same schema as mine captions)."""
+    pdfs = find_pdfs(paths)
+    summary = PdfSummary(str(output))
+    miner = Miner(lexicon)
+    start = time.perf_counter()
+    records = []
+    for pdf, status, payload in extract_all(pdfs, figures_dir, dpi, max(1, processes), timeout):
+        if progress:
+            progress(1)
+        if status == "skip":
+            summary.skipped.append(f"{pdf}: {payload}")
+            continue
+        result: PdfResult = payload
+        summary.pdfs += 1
+        summary.pages += result.pages
+        summary.captions += result.captions
+        summary.figures += len({(f["page"], f["figure"]) for f in result.figures})
+        summary.images += len(result.figures)
+        if not result.figures:
+            summary.skipped.append(f"{pdf}: no figure image found ({result.captions} captions)")
+        records += [_record(f, output.parent) for f in result.figures]
+    with atomic_write(output) as fh:
+        for record in miner.mine(records):
+            fh.write(dump_record(record))
+    summary.seconds = time.perf_counter() - start
+    return summary
