@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ctlabel import __version__
-from ctlabel.cli import bench, evaluate, export, mine, review, train
+from ctlabel.cli import bench, evaluate, export, mine, review, run, train
 from ctlabel.cli.common import DEBUG
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
+app.command("run")(run.run_command)
 app.add_typer(mine.app, name="mine")
 app.command("evaluate")(evaluate.evaluate_command)
 app.add_typer(review.app, name="review")

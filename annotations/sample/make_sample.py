@@ -1,0 +1,34 @@
+"""Regenerate the bundled sample: CT-like images for the sample captions, non-COVID images, and two
+generated preprint PDFs. Deterministic; run from the repository root:
+
+    python annotations/sample/make_sample.py
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from PIL import Image
+
+from ctlabel.pdf.synthetic import ct_like, make_paper
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    covid, noncovid, pdfs = HERE / "images" / "covid", HERE / "images" / "noncovid", HERE / "pdfs"
+    for folder in (covid, noncovid, pdfs):
+        folder.mkdir(parents=True, exist_ok=True)
+    with (HERE / "captions.csv").open(encoding="utf-8") as fh:
+        for k, row in enumerate(csv.DictReader(fh)):
+            lesion = "consolidation" if "onsolidation" in row["caption"] else "ggo"
+            Image.fromarray(ct_like(1000 + k, lesion)).save(covid / row["image"])
+    for k in range(12):
+        Image.fromarray(ct_like(2000 + k, None)).save(noncovid / f"noncovid-{k:02d}.png")
+    make_paper(pdfs / "demo-preprint-a.pdf", seed=10, doi="10.1101/2020.02.10.00000001")
+    make_paper(pdfs / "demo-preprint-b.pdf", seed=11, doi="10.1101/2020.02.10.00000002")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pipelines: the four stages run from one TOML file, each skipped when its outputs are current."""

@@ -1,0 +1,66 @@
+"""Read a pipeline file: stages, their settings, and paths resolved against the file's folder."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ctlabel.errors import CtlabelError
+
+STAGES = ("mine", "review", "export", "train")
+_VAR = re.compile(r"\$\{(\w+)\}")
+
+
+@dataclass
+class Pipeline:
+    path: Path
+    name: str
+    workdir: Path
+    stages: dict[str, dict[str, Any]]
+    base: Path  # input paths are relative to the pipeline file's folder
+
+    def input(self, value: str) -> Path:
+        return (self.base / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+    def output(self, value: str) -> Path:
+        return (self.workdir / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+
+def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
+    if isinstance(value, str):
+        def repl(match: re.Match) -> str:
+            if match.group(1) not in variables:
+                raise CtlabelError(f"{where}: unknown variable ${{{match.group(1)}}} (set it with --set {match.group(1)}=…)")
+            return variables[match.group(1)]
+        return _VAR.sub(repl, value)
+    if isinstance(value, list):
+        return [_substitute(v, variables, where) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, variables, where) for k, v in value.items()}
+    return value
+
+
+def load_pipeline(path: str | Path, overrides: dict[str, str] | None = None, workdir: Path | None = None) -> Pipeline:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CtlabelError(f"{path}: pipeline file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CtlabelError(f"{path}: not valid TOML ({exc})") from None
+    head = data.get("pipeline", {})
+    variables = {k: str(v) for k, v in head.get("vars", {}).items()} | dict(overrides or {})
+    data = _substitute(data, variables, str(path))
+    head = data.get("pipeline", {})
+    unknown = sorted(set(data) - {"pipeline", *STAGES})
+    if unknown:
+        raise CtlabelError(f"{path}: unknown section(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
+    stages = {name: data[name] for name in STAGES if name in data}
+    if not stages:
+        raise CtlabelError(f"{path}: no stage ({', '.join(STAGES)}) is defined")
+    base = path.resolve().parent
+    work = workdir or (base / head.get("workdir", f"../out/{path.stem}"))
+    return Pipeline(path, head.get("name", path.stem), work.resolve(), stages, base)
