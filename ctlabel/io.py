@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -195,6 +196,17 @@ def read_records(path: str | Path, skipped: list[str] | None = None) -> Iterator
             yield obj
     if skipped is None and sink:
         raise CtlabelError(f"{path}: {sink[0]}")
+
+
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """A TOML file as a dict; a missing or invalid file is one clear error naming ``what`` it is."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CtlabelError(f"{path}: {what} not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CtlabelError(f"{path}: not a valid TOML {what} ({exc})") from None
 
 
 def dump_record(record: dict[str, Any]) -> str:

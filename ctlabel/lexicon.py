@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctlabel.errors import CtlabelError
+from ctlabel.io import read_toml
 from ctlabel.schema import COVID, LESIONS
 
 DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "annotations" / "lexicon.toml"
@@ -69,13 +69,7 @@ def _sources(data: dict, kind: str, path: Path) -> dict[str, str]:
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """Read and check a lexicon file (the bundled one by default)."""
     path = Path(path) if path else DEFAULT_LEXICON
-    try:
-        raw = path.read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise CtlabelError(f"{path}: lexicon file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CtlabelError(f"{path}: not a valid TOML lexicon ({exc})") from None
+    data = read_toml(path, "lexicon")
     concepts_raw = data.get("concepts", {})
     missing = [c for c in REQUIRED_CONCEPTS if c not in concepts_raw]
     if missing:

@@ -40,32 +40,35 @@ def _settings_hash(table: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(table, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _input(pipeline: Pipeline, stage: str, key: str, previous: Path | None) -> Path:
+    """The stage's own ``key`` setting, else the previous stage's output."""
+    table = pipeline.stages[stage]
+    if key in table:
+        return pipeline.input(table[key])
+    if previous is None:
+        raise CtlabelError(f"[{stage}] needs '{key}' (no stage before it gives one)")
+    return previous
+
+
 def plan(pipeline: Pipeline) -> list[StagePlan]:
     plans: list[StagePlan] = []
     s = pipeline.stages
     current: Path | None = None
+    split: Path | None = None
     if "mine" in s:
         plans.append(plan_mine(pipeline, s["mine"]))
         current = plans[-1].outputs[0]
     if "review" in s:
-        mined = pipeline.input(s["review"]["input"]) if "input" in s["review"] else current
-        if mined is None:
-            raise CtlabelError("[review] needs 'input' (no mine stage before it)")
-        plans.append(plan_review(pipeline, s["review"], mined))
+        plans.append(plan_review(pipeline, s["review"], _input(pipeline, "review", "input", current)))
         current = plans[-1].outputs[0]
-    labels = split = None
     if "export" in s:
-        records = pipeline.input(s["export"]["input"]) if "input" in s["export"] else current
-        if records is None:
-            raise CtlabelError("[export] needs 'input' (no stage before it)")
-        plans.append(plan_export(pipeline, s["export"], records))
-        labels = plans[-1].outputs[0]
+        plans.append(plan_export(pipeline, s["export"], _input(pipeline, "export", "input", current)))
+        current = plans[-1].outputs[0]
         split = plans[-1].outputs[1] if len(plans[-1].outputs) > 1 else None
+    elif "train" in s:
+        current = None  # training reads a label file, not records
     if "train" in s:
-        labels = pipeline.input(s["train"]["labels"]) if "labels" in s["train"] else labels
-        if labels is None:
-            raise CtlabelError("[train] needs 'labels' (no export stage before it)")
-        plans.append(plan_train(pipeline, s["train"], labels, split))
+        plans.append(plan_train(pipeline, s["train"], _input(pipeline, "train", "labels", current), split))
     return plans
 
 

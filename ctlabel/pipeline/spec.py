@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
+from ctlabel.io import read_toml
 
 STAGES = ("mine", "review", "export", "train")
 _VAR = re.compile(r"\$\{(\w+)\}")
@@ -45,12 +45,7 @@ def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
 
 def load_pipeline(path: str | Path, overrides: dict[str, str] | None = None, workdir: Path | None = None) -> Pipeline:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CtlabelError(f"{path}: pipeline file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CtlabelError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "pipeline file")
     head = data.get("pipeline", {})
     variables = {k: str(v) for k, v in head.get("vars", {}).items()} | dict(overrides or {})
     data = _substitute(data, variables, str(path))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
+from ctlabel.io import read_toml
 
 LESION_POLICIES = ("mask", "zeros", "ones")
 SELECT_METRICS = ("val_covid_loss", "val_loss", "val_auc", "val_f1", "val_accuracy")
@@ -63,12 +63,7 @@ class TrainConfig:
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CtlabelError(f"{path}: recipe not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CtlabelError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "recipe")
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(data) - known - {"description", "paper"})
     if unknown:
