@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from ctlabel.cli.common import console, err_console, guarded, print_json, report_skipped
-from ctlabel.errors import CtlabelError
 from ctlabel.export.diff import diff_labels
 from ctlabel.export.export import ExportOptions, ExportSummary, export_labels
 from ctlabel.export.formats import CODES, FORMATS
@@ -69,8 +68,6 @@ def validate_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check a label file: header, codes, duplicate names, images present, lesions on non-COVID rows."""
-    if images is not None and not images.is_dir():
-        guarded(lambda: (_ for _ in ()).throw(CtlabelError(f"{images}: not a folder")))
     result = guarded(lambda: validate_labels(labels, images))
     if json_out:
         print_json(result.to_json())

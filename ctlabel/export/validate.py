@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ctlabel.errors import CtlabelError
 from ctlabel.export.formats import COVID_CODE, read_label_file
 from ctlabel.export.export import IMAGE_SUFFIXES
 from ctlabel.schema import LESIONS, POSITIVE
@@ -34,6 +35,8 @@ def index_images(root: Path) -> dict[str, Path]:
 
 def validate_labels(path: str | Path, images: str | Path | None = None, fmt: str | None = None) -> Validation:
     """Header, codes, duplicate names, images present, lesions on non-COVID rows."""
+    if images is not None and not Path(images).is_dir():
+        raise CtlabelError(f"{images}: images folder not found")
     labels = read_label_file(path, fmt)
     result = Validation(str(path), labels.format, len(labels.rows), list(labels.errors))
     result.errors += [f"duplicate image name {name!r}" for name in labels.duplicates]
