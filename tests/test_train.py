@@ -190,3 +190,19 @@ def test_paper_recipes_load():
     for path in recipes:
         config = make_config({"recipe": str(path)})
         assert config.backbone in path.stem
+
+
+def test_ddp_under_torchrun_on_cpu(dataset):
+    """Two processes (gloo) train one model; rank 0 writes the run folder."""
+    import subprocess
+    import sys
+
+    out = dataset["root"] / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "ctlabel", "train",
+           str(dataset["labels"]), "--images", str(dataset["images"]), "--split-file", str(dataset["split"]),
+           "--backbone", BACKBONE, "--image-size", "32", "--batch-size", "2", "--epochs", "2", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("epoch 2/2") == 1  # only rank 0 reports
+    history = (out / "history.csv").read_text().splitlines()
+    assert len(history) == 3 and int(history[1].split(",")[history[0].split(",").index("images")]) == 4  # half of 8

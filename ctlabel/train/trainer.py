@@ -283,10 +283,17 @@ class Trainer:
 
 
 def train(config: TrainConfig, resume: bool = False, log: Callable[[str], None] = print, progress=None) -> RunResult:
+    """Prepare the data, build the model, train; under torchrun every rank trains, rank 0 reports."""
+    if int(os.environ.get("RANK", 0)):
+        log, progress = (lambda line: None), None
     data = prepare(config)
     for name, counts in data.counts.items():
         log(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     trainer = Trainer(config, data, log, progress)
     if resume:
         trainer.resume()
-    return trainer.fit()
+    try:
+        return trainer.fit()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
