@@ -206,3 +206,13 @@ def test_ddp_under_torchrun_on_cpu(dataset):
     assert done.stderr.count("epoch 2/2") == 1  # only rank 0 reports
     history = (out / "history.csv").read_text().splitlines()
     assert len(history) == 3 and int(history[1].split(",")[history[0].split(",").index("images")]) == 4  # half of 8
+
+
+def test_compare_groups_runs_by_backbone_and_head(dataset):
+    for name, extra in (("l0", ["--seed", "0"]), ("l1", ["--seed", "1"]), ("b0", ["--baseline"])):
+        assert train(dataset, dataset["root"] / name, "--epochs", "1", *extra).exit_code == 0
+    result = runner.invoke(app, ["compare", *(str(dataset["root"] / n) for n in ("l0", "l1", "b0")), "--json"])
+    rows = {r["model"]: r for r in json.loads(result.stdout)}
+    assert rows["LA-DNN"]["runs"] == 2 and rows["baseline"]["runs"] == 1
+    single = json.loads((dataset["root"] / "b0" / "metrics.json").read_text())["test"]["covid"]["accuracy"]
+    assert rows["baseline"]["accuracy"] == {"mean": single, "sd": 0.0}

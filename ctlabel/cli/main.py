@@ -25,6 +25,7 @@ app.command("train")(train.train_command)
 app.command("predict")(train.predict_command)
 app.command("explain")(train.explain_command)
 app.command("report")(train.report_command)
+app.command("compare")(train.compare_command)
 app.add_typer(bench.app, name="bench")
 
 

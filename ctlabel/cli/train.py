@@ -121,3 +121,24 @@ def report_command(run_dir: Path = typer.Argument(..., help="A training run fold
     path = guarded(lambda: report(run_dir))
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     console.print(f"{path}" + (f"  (best epoch {metrics.get('best_epoch')})" if metrics else ""), highlight=False)
+
+
+def compare_command(
+    runs: list[Path] = typer.Argument(..., help="Run folders (e.g. runs/*)."),
+    split: str = typer.Option("test", "--split", help="test or val."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Runs side by side, grouped by backbone and baseline/LA-DNN: mean ± sd over seeds (the paper's Table 1)."""
+    from ctlabel.train.compare import METRICS, compare_runs
+
+    rows = guarded(lambda: compare_runs(list(runs), split))
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title=f"COVID-19 on the {split} split (mean ± sd over runs)")
+    for col in ("backbone", "model", "runs", *METRICS):
+        table.add_column(col, justify="left" if col in ("backbone", "model") else "right")
+    for row in rows:
+        cells = ["-" if row[m] is None else f"{row[m]['mean']:.3f} ± {row[m]['sd']:.3f}" for m in METRICS]
+        table.add_row(row["backbone"], row["model"], str(row["runs"]), *cells)
+    console.print(table)
