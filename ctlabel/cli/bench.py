@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from ctlabel.cli.common import console, guarded, print_json
-from ctlabel.mine.bench import bench_mine
 
 app = typer.Typer(help="Benchmarks: throughput and memory of each stage.", no_args_is_help=True)
 
@@ -25,6 +24,8 @@ def bench_mine_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Records/s and peak memory of `ctlabel mine captions` on INPUT repeated --repeat times."""
+    from ctlabel.mine.bench import bench_mine
+
     result = guarded(lambda: bench_mine(input, repeat, processes, id_col, tuple(text_col), unique_texts))
     if json_out:
         print_json(result)

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from ctlabel.cli.common import console, guarded, print_json
-from ctlabel.mine.evaluate import evaluate
 
 
 def _ci(result: dict, key: str) -> str:
@@ -24,6 +23,8 @@ def evaluate_command(
     json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Per-label precision/recall/F1, micro-F1, exact match and COVID accuracy, with 95% intervals."""
+    from ctlabel.mine.evaluate import evaluate
+
     if uncertain not in ("negative", "positive"):
         raise typer.BadParameter("--uncertain is negative or positive")
     result = guarded(lambda: evaluate(gold, mined, 1 if uncertain == "positive" else 0, bootstrap))

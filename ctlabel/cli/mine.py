@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table as RichTable
 
 from ctlabel.cli.common import console, guarded, print_json, progress_bar, report_skipped
-from ctlabel.mine.run import MineSummary, mine_table
-from ctlabel.mine.table import Columns
 from ctlabel.schema import LABELS, STATES
+
+if TYPE_CHECKING:
+    from ctlabel.mine.run import MineSummary
 
 app = typer.Typer(help="Mine captions and radiology text for the COVID flag and five lesions.", no_args_is_help=True)
 
@@ -18,7 +20,7 @@ ID_COL = typer.Option(..., "--id-col", help="Column with the record id (the imag
 TEXT_COL = typer.Option(..., "--text-col", help="Column with text to mine; repeat for several (caption, report…).")
 
 
-def show_summary(summary: MineSummary) -> None:
+def show_summary(summary: "MineSummary") -> None:
     table = RichTable(title=f"{summary.records} records → {summary.output}")
     table.add_column("label")
     for state in STATES:
@@ -49,9 +51,12 @@ def captions_command(
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Mine INPUT into records with states and evidence (one record per row)."""
+    from ctlabel.mine.run import mine_table
+    from ctlabel.mine.table import Columns
+
     columns = Columns(id_col, tuple(text_col), doc_col, patient_col, image_col, panel_col)
 
-    def run() -> MineSummary:
+    def run() -> "MineSummary":
         with progress_bar("mining", None) as advance:
             return mine_table(
                 input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates

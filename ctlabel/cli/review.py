@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from ctlabel.cli.common import console, err_console, guarded, print_json, progress_bar
 from ctlabel.errors import CtlabelError
-from ctlabel.review.pull import PullSummary, pull, tasks_from_export, tasks_from_server, with_records
-from ctlabel.review.push import ImageLinks, push
-from ctlabel.review.server import Server
-from ctlabel.review.status import review_status
+
+if TYPE_CHECKING:
+    from ctlabel.review.pull import PullSummary
+    from ctlabel.review.server import Server
 
 app = typer.Typer(help="Review machine labels in Label Studio and bring the decisions back.", no_args_is_help=True)
 
@@ -23,7 +24,9 @@ API_KEY = typer.Option(None, "--api-key", help="API token (default: $LABEL_STUDI
 LEDGER = typer.Option(None, "--ledger", help="Push ledger file (default: in ~/.cache/ctlabel/review).")
 
 
-def connect(url: str | None, api_key: str | None) -> Server:
+def connect(url: str | None, api_key: str | None) -> "Server":
+    from ctlabel.review.server import Server
+
     return Server(url or os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080"), api_key or os.environ.get("LABEL_STUDIO_API_KEY"))
 
 
@@ -42,6 +45,7 @@ def push_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create the project when missing and import the records as tasks with pre-annotations."""
+    from ctlabel.review.push import ImageLinks, push
 
     def run():
         server = connect(url, api_key)
@@ -75,8 +79,9 @@ def pull_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write every pushed record once; human decisions resolved by majority, ties uncertain."""
+    from ctlabel.review.pull import pull, tasks_from_export, tasks_from_server, with_records
 
-    def run() -> PullSummary:
+    def run() -> "PullSummary":
         if from_export is not None:
             tasks = tasks_from_export(from_export)
             return pull(with_records(tasks, records) if records else tasks, output)
@@ -111,6 +116,8 @@ def status_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Progress, Cohen's kappa machine vs people and between people, the rules people overrule most."""
+    from ctlabel.review.pull import tasks_from_export, tasks_from_server
+    from ctlabel.review.status import review_status
 
     def run():
         if from_export is not None:

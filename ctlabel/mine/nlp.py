@@ -10,18 +10,28 @@ result: a list of :class:`Mention`, with character offsets into the text.
 from __future__ import annotations
 
 import re
+import sys
 from bisect import bisect_right
 from dataclasses import dataclass
 
-import spacy
-from spacy.attrs import IDX, LENGTH
-from spacy.language import Language
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
-from spacy.util import compile_infix_regex
+# thinc (under spaCy) imports torch whenever it is installed: ~2 s and ~650 MB that the miner never
+# uses. Hide torch while spaCy loads; code that needs torch later imports it as usual.
+_hide_torch = "torch" not in sys.modules
+if _hide_torch:
+    sys.modules["torch"] = None  # type: ignore[assignment]
+try:
+    import spacy
+finally:
+    if _hide_torch:
+        del sys.modules["torch"]
+from spacy.attrs import IDX, LENGTH  # noqa: E402
+from spacy.language import Language  # noqa: E402
+from spacy.matcher import PhraseMatcher  # noqa: E402
+from spacy.tokens import Doc  # noqa: E402
+from spacy.util import compile_infix_regex  # noqa: E402
 
-from ctlabel.lexicon import Lexicon
-from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN
+from ctlabel.lexicon import Lexicon  # noqa: E402
+from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN  # noqa: E402
 
 # Cue kinds. "pseudo" cues only exist to shadow a negation such as "no change".
 NEG_PRE, NEG_POST = "negation.pre", "negation.post"
