@@ -1,6 +1,5 @@
 """Records → tasks and back without a server: image links, text offsets, resolution rules."""
 
-from pathlib import Path
 
 from ctlabel.review.push import ImageLinks
 from ctlabel.review.tasks import resolve, to_task

@@ -58,19 +58,19 @@ def grouped_split(
     size = [0] * 3
     have: dict[str, list[int]] = {label: [0, 0, 0] for label in totals}
     assignment: dict[str, str] = {}
+    def need(s: int, labels: Counter) -> tuple[float, float]:
+        """How much split ``s`` lacks the group's rarest label, then how far it is below its size."""
+        label_need = 0.0
+        if labels:
+            rarest = min(labels, key=lambda label: (totals[label], label))
+            target = label_target[rarest][s]
+            label_need = (target - have[rarest][s]) / target if target else -1.0
+        return (label_need, (size_target[s] - size[s]) / size_target[s])
+
     for group in order:
         labels = group_labels[group]
         candidates = [s for s in range(3) if ratios[s] > 0]
-
-        def need(s: int) -> tuple[float, float]:
-            label_need = 0.0
-            if labels:
-                rarest = min(labels, key=lambda label: (totals[label], label))
-                target = label_target[rarest][s]
-                label_need = (target - have[rarest][s]) / target if target else -1.0
-            return (label_need, (size_target[s] - size[s]) / size_target[s])
-
-        best = max(candidates, key=need)
+        best = max(candidates, key=lambda s: need(s, labels))
         size[best] += len(groups[group])
         for label, n in labels.items():
             have[label][best] += n

@@ -111,7 +111,7 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150) -> PdfResult:
             body = [ln for ln in lines if not is_running(ln, page.height, running)]
             regions = image_regions(page.images, page.bbox)
             regions += drawing_regions(page.rects + page.curves + page.lines, regions)
-            captions = find_captions(body, number, lambda ln: near_any(ln, regions))
+            captions = find_captions(body, number, lambda ln, regions=regions: near_any(ln, regions))
             result.captions += len(captions)
             assign_captions(regions, captions)
             figures = _figures(regions, words)

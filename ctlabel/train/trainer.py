@@ -26,7 +26,7 @@ from ctlabel.train.data import Prepared, Split, prepare
 from ctlabel.train.images import augment, normalize
 from ctlabel.train.labels import LABEL_ORDER
 from ctlabel.train.metrics import binary_metrics, evaluate_outputs
-from ctlabel.train.model import LADNN, build_model
+from ctlabel.train.model import build_model
 from ctlabel.train.plots import plot_curves
 
 LOWER_IS_BETTER = {"val_covid_loss", "val_loss"}
