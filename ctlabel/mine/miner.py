@@ -60,9 +60,12 @@ class Miner:
         per_label: dict[str, list[dict[str, Any]]] = {label: [] for label in (COVID, OTHER, *LESIONS)}
         fallback: dict[str, list[dict[str, Any]]] = {label: [] for label in per_label}
         for source, text, doc in parsed:
+            mentions = mentions_of(doc)
+            if not mentions:
+                continue  # no panel or clause work for a text that names nothing
             ranges = panel_ranges(text, record.get("panel"))
-            clause_ranges = clauses(text)
-            for m in mentions_of(doc):
+            clause_ranges = clauses(text) if any(m.label in (COVID, OTHER) for m in mentions) else ()
+            for m in mentions:
                 if m.label not in per_label or not _in_ranges(m, ranges):
                     continue
                 role = self.lexicon.source_role(COVID if m.label == OTHER else m.label, source)
@@ -92,6 +95,8 @@ class Miner:
 
     @staticmethod
     def _aggregate(evidence: list[dict[str, Any]]) -> tuple[dict[str, Any], float]:
+        if not evidence:
+            return {"state": ABSENT, "evidence": []}, CONFIDENCE[ABSENT]
         states = {e["state"] for e in evidence}
         state = strongest(list(states))
         conflict = POSITIVE in states and NEGATIVE in states

@@ -52,21 +52,28 @@ def _init_worker(lexicon_path: str | None) -> None:
     _worker = Miner(lexicon_path)
 
 
-Mined = tuple[list[str], list[tuple[str, ...]]]
+Mined = tuple[list[str], dict[str, Counter]]
 
 
-def _mine_serialized(miner: Miner, records: list[dict[str, Any]]) -> Mined:
-    """JSONL lines and the label states of each record (cheap to send between processes)."""
-    lines, states = [], []
+def _mine_serialized(miner: Miner, rows: list[tuple[str, dict[str, Any]]], columns: Columns) -> Mined:
+    """JSONL lines and the count of each label's states (cheap to send between processes)."""
+    records = []
+    for record_id, row in rows:
+        record = record_from_row(row, columns)
+        record["id"] = record_id
+        records.append(record)
+    lines = []
+    counts: dict[str, Counter] = {label: Counter() for label in LABELS}
     for record in miner.mine(records):
         lines.append(dump_record(record))
-        states.append(tuple(state_of(record, label) for label in LABELS))
-    return lines, states
+        for label in LABELS:
+            counts[label][state_of(record, label)] += 1
+    return lines, counts
 
 
-def _mine_chunk(records: list[dict[str, Any]]) -> Mined:
+def _mine_chunk(job: tuple[list[tuple[str, dict[str, Any]]], Columns]) -> Mined:
     assert _worker is not None
-    return _mine_serialized(_worker, records)
+    return _mine_serialized(_worker, *job)
 
 
 def unique_id(record_id: str, seen: dict[str, int]) -> str:
@@ -77,23 +84,22 @@ def unique_id(record_id: str, seen: dict[str, int]) -> str:
 
 def _chunks(
     rows: Iterator[tuple[int, dict[str, Any]]], columns: Columns, skipped: list[str], number_duplicates: bool
-) -> Iterator[list[dict]]:
+) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Rows in chunks, each with its unique record id (records are built where they are mined)."""
     seen: dict[str, int] = {}
     while True:
         chunk = []
         for number, row in itertools.islice(rows, CHUNK):
-            try:
-                record = record_from_row(row, columns)
-            except ValueError as exc:
-                skipped.append(f"row {number}: {exc}")
+            record_id = str(row.get(columns.id) or "").strip()
+            if not record_id:
+                skipped.append(f"row {number}: empty id in column {columns.id!r}")
                 continue
-            if record["id"] in seen and not number_duplicates:
+            if record_id in seen and not number_duplicates:
                 raise CtlabelError(
-                    f"row {number}: duplicate id {record['id']!r}; ids must be unique "
+                    f"row {number}: duplicate id {record_id!r}; ids must be unique "
                     "(choose another --id-col, or --number-duplicates to name repeats id#2, id#3…)"
                 )
-            record["id"] = unique_id(record["id"], seen)
-            chunk.append(record)
+            chunk.append((unique_id(record_id, seen), row))
         if not chunk:
             return
         yield chunk
@@ -116,19 +122,18 @@ def mine_table(
     if processes > 1:
         ctx = mp.get_context("fork")
         pool = ctx.Pool(processes, initializer=_init_worker, initargs=(lexicon_path,))
-        mined = pool.imap(_mine_chunk, chunks)
+        mined = pool.imap(_mine_chunk, ((chunk, columns) for chunk in chunks))
     else:
         pool = None
         miner = Miner(lexicon_path)
-        mined = (_mine_serialized(miner, chunk) for chunk in chunks)
+        mined = (_mine_serialized(miner, chunk, columns) for chunk in chunks)
     summary.lexicon = load_lexicon(lexicon_path).hash
     try:
         with atomic_write(output_path) as out:
-            for lines, states in mined:
+            for lines, counts in mined:
                 out.writelines(lines)
-                for record_states in states:
-                    for label, state in zip(LABELS, record_states):
-                        summary.states[label][state] += 1
+                for label, counter in counts.items():
+                    summary.states[label].update(counter)
                 summary.records += len(lines)
                 if progress:
                     progress(len(lines))
