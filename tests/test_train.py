@@ -216,3 +216,24 @@ def test_compare_groups_runs_by_backbone_and_head(dataset):
     assert rows["LA-DNN"]["runs"] == 2 and rows["baseline"]["runs"] == 1
     single = json.loads((dataset["root"] / "b0" / "metrics.json").read_text())["test"]["covid"]["accuracy"]
     assert rows["baseline"]["accuracy"] == {"mean": single, "sd": 0.0}
+
+
+def test_weights_from_a_local_file(tmp_path):
+    """--weights FILE loads the backbone through timm's pretrained_cfg_overlay, never a download."""
+    import timm
+
+    from ctlabel.train.model import build_model
+
+    source = timm.create_model(BACKBONE, pretrained=False)
+    torch.nn.init.constant_(source.conv1[0].weight if isinstance(source.conv1, torch.nn.Sequential) else source.conv1.weight, 0.125)
+    weights = tmp_path / "w.pth"
+    torch.save(source.state_dict(), weights)
+    model, origin = build_model(BACKBONE, 6, weights=weights)
+    assert origin == str(weights)
+    loaded = dict(model.backbone.named_parameters())
+    key = next(k for k in loaded if k.startswith("conv1") and k.endswith("weight"))
+    assert torch.all(loaded[key] == 0.125)
+    scratch, origin = build_model(BACKBONE, 6)
+    assert origin == "scratch" and not torch.all(dict(scratch.backbone.named_parameters())[key] == 0.125)
+    with pytest.raises(CtlabelError, match="not found"):
+        build_model(BACKBONE, 6, weights=tmp_path / "missing.pth")
