@@ -38,6 +38,8 @@ def test_metrics_match_a_hand_computed_case(tmp_path):
     assert result["micro_f1"] == pytest.approx(0.75)
     assert result["exact_match"] == pytest.approx(0.5)
     assert result["covid_accuracy"] is None  # the gold has one class only
+    lesion_errors = [(e["id"], e["label"], e["kind"]) for e in result["errors"] if e["label"] != "covid"]
+    assert lesion_errors == [("b.png", "Csld", "false negative"), ("c.png", "GGO", "false positive")]
 
 
 def test_ladnn_label_file_is_a_gold_format(tmp_path):

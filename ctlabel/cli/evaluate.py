@@ -20,6 +20,7 @@ def evaluate_command(
     mined: Path = typer.Argument(..., help="Mined or reviewed records (JSONL)."),
     uncertain: str = typer.Option("negative", "--uncertain", help="Count uncertain as negative or positive."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap rounds for the 95% intervals."),
+    errors: int = typer.Option(0, "--errors", min=0, help="List up to N disagreements with their evidence."),
     json_out: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Per-label precision/recall/F1, micro-F1, exact match and COVID accuracy, with 95% intervals."""
@@ -45,5 +46,11 @@ def evaluate_command(
             if states:
                 shown = ", ".join(f"{s} {n}" for s, n in sorted(states.items()))
                 console.print(f"gold covid={gold_value}: {shown}")
+    lesion_first = sorted(result["errors"], key=lambda e: e["label"] == "covid")
+    for error in lesion_first[:errors]:
+        console.print(
+            f"[yellow]{error['kind']}[/] {error['label']} {error['id']} (panel {error['panel'] or '-'}, {error['state']}): "
+            + ("; ".join(error["evidence"]) or "no mention"), highlight=False,
+        )
     if result["unmatched_gold"]:
         console.print(f"[yellow]{result['unmatched_gold']} gold rows had no mined record[/]")

@@ -16,7 +16,7 @@ from typing import Any
 from ctlabel.errors import CtlabelError
 from ctlabel.io import detect_encoding, read_records
 from ctlabel.mine.run import unique_id
-from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, state_of
+from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, label_of, state_of
 
 ID_COLUMNS = ("image", "imgname", "id")
 GOLD_COLUMNS = {"covid": COVID, "CVD19": COVID, **{code: code for code in LESIONS}}
@@ -120,14 +120,16 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score ``mined_path`` against ``gold_path``; 95% intervals from a bootstrap over records."""
     gold, labels = load_gold(gold_path)
-    pairs, matched = [], set()
+    pairs, matched, errors = [], set(), []
     covid_states: dict[str, dict[str, int]] = {"1": {}, "0": {}}
     for record in read_records(mined_path):
         key = next((k for k in _keys(record) if k in gold), None)
         if key is None or key in matched:
             continue
         matched.add(key)
-        pairs.append((gold[key], {label: predicted(record, label, uncertain_as) for label in labels}))
+        pred = {label: predicted(record, label, uncertain_as) for label in labels}
+        pairs.append((gold[key], pred))
+        errors += [_disagreement(record, label, gold[key][label]) for label in labels if pred[label] != gold[key][label]]
         if COVID in labels:
             row = covid_states[str(gold[key][COVID])]
             row[state_of(record, COVID)] = row.get(state_of(record, COVID), 0) + 1
@@ -138,9 +140,20 @@ def evaluate(
     if COVID in labels:
         result["covid_states_by_gold"] = covid_states
     result["unmatched_gold"] = len(gold) - len(matched)
+    result["errors"] = errors
     if bootstrap:
         result["ci95"] = _bootstrap(pairs, labels, bootstrap, seed)
     return result
+
+
+def _disagreement(record: dict[str, Any], label: str, gold: int) -> dict[str, Any]:
+    """One miss or false alarm, with the evidence a curator reads to decide who is right."""
+    entry = label_of(record, label)
+    return {
+        "id": record["id"], "panel": record.get("panel"), "label": label,
+        "kind": "false positive" if not gold else "false negative", "state": entry["state"],
+        "evidence": [f"{e['source']}:{e['start']}-{e['end']} {e['text']!r} [{e['rule']}]" for e in entry["evidence"]],
+    }
 
 
 def _bootstrap(pairs, labels, rounds: int, seed: int) -> dict[str, list[float]]:
