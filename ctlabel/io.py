@@ -17,6 +17,7 @@ from typing import IO, Any
 from ctlabel.errors import CtlabelError
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+NAME_COLUMNS = ("image", "imgname", "id")  # where a label, gold or split file names its images
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
 csv.field_size_limit(2**31 - 1)
 
@@ -69,6 +70,15 @@ def _check_file(path: Path) -> None:
         raise CtlabelError(f"{path}: is a folder, expected a file")
     if path.stat().st_size == 0:
         raise CtlabelError(f"{path}: the file is empty")
+
+
+@contextmanager
+def dict_reader(path: str | Path) -> Iterator[csv.DictReader]:
+    """A csv.DictReader over a whole file, in the encoding it is written in."""
+    path = Path(path)
+    _check_file(path)
+    with path.open(encoding=detect_encoding(path), newline="") as fh:
+        yield csv.DictReader(fh)
 
 
 def read_table(path: str | Path) -> Table:

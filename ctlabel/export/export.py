@@ -12,7 +12,7 @@ from typing import Any
 from ctlabel.errors import CtlabelError
 from ctlabel.export.formats import CODES, COVID_CODE, HEADER, States, apply_uncertain, to_cells
 from ctlabel.export.splits import SPLITS, grouped_split, parse_ratios, read_split_file
-from ctlabel.io import atomic_write, read_records, read_table
+from ctlabel.io import NAME_COLUMNS, atomic_write, read_records, read_table
 from ctlabel.schema import ABSENT, LESIONS, NEGATIVE, POSITIVE, state_of
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
@@ -74,7 +74,7 @@ def _listed_images(source: Path, classes: set[str], covid_value: str, skipped: l
             yield path.name, None
         return
     table = read_table(source)
-    name_col = next((c for c in ("imgname", "image", "id") if c in table.columns), None)
+    name_col = next((c for c in NAME_COLUMNS if c in table.columns), None)
     if name_col is None:
         raise CtlabelError(f"{source}: negatives need a column imgname, image or id; it has {', '.join(table.columns)}")
     for number, row in table.rows:

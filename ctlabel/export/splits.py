@@ -8,13 +8,12 @@ seeded shuffle, so a seed gives the same split every time.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from ctlabel.errors import CtlabelError
-from ctlabel.io import detect_encoding
+from ctlabel.io import NAME_COLUMNS, dict_reader
 
 SPLITS = ("train", "val", "test")
 SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -81,13 +80,9 @@ def grouped_split(
 
 def read_split_file(path: str | Path) -> dict[str, str]:
     """A split file: an image column (image/imgname/id) and a split column (train/val/test)."""
-    path = Path(path)
-    if not path.exists():
-        raise CtlabelError(f"{path}: file not found")
-    with path.open(encoding=detect_encoding(path), newline="") as fh:
-        reader = csv.DictReader(fh)
+    with dict_reader(path) as reader:
         fields = reader.fieldnames or []
-        name_col = next((c for c in ("image", "imgname", "id") if c in fields), None)
+        name_col = next((c for c in NAME_COLUMNS if c in fields), None)
         if name_col is None or "split" not in fields:
             raise CtlabelError(f"{path}: a split file needs columns image (or imgname) and split; it has {', '.join(fields)}")
         out: dict[str, str] = {}

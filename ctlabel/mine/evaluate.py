@@ -7,18 +7,16 @@ GOLD is a CSV with an id column (``image``, ``imgname`` or ``id``) and any of th
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from ctlabel.errors import CtlabelError
-from ctlabel.io import detect_encoding, read_records
+from ctlabel.io import NAME_COLUMNS, dict_reader, read_records
 from ctlabel.mine.run import unique_id
 from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, label_of, state_of
 
-ID_COLUMNS = ("image", "imgname", "id")
 GOLD_COLUMNS = {"covid": COVID, "CVD19": COVID, **{code: code for code in LESIONS}}
 
 
@@ -33,17 +31,13 @@ def _truthy(cell: str, code: str, where: str) -> int:
 
 def load_gold(path: str | Path) -> tuple[dict[str, dict[str, int]], list[str]]:
     """Gold labels by id, and the labels the file has."""
-    path = Path(path)
-    if not path.exists():
-        raise CtlabelError(f"{path}: file not found")
-    with path.open(encoding=detect_encoding(path), newline="") as fh:
-        reader = csv.DictReader(fh)
+    with dict_reader(path) as reader:
         header = reader.fieldnames or []
-        id_col = next((c for c in ID_COLUMNS if c in header), None)
+        id_col = next((c for c in NAME_COLUMNS if c in header), None)
         labels = [GOLD_COLUMNS[c] for c in header if c in GOLD_COLUMNS]
         if id_col is None or not labels:
             raise CtlabelError(
-                f"{path}: a gold file needs an id column ({'/'.join(ID_COLUMNS)}) and label columns "
+                f"{path}: a gold file needs an id column ({'/'.join(NAME_COLUMNS)}) and label columns "
                 f"(covid or CVD19, {', '.join(LESIONS)}); it has {', '.join(header)}"
             )
         gold: dict[str, dict[str, int]] = {}
