@@ -130,3 +130,40 @@ def test_processes_give_the_same_records(tmp_path):
         assert runner.invoke(app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(out.parent / "figures"), "-p", n]).exit_code == 0
         outputs.append(out.read_text())
     assert outputs[0] == outputs[1]
+
+
+def test_cmyk_and_masked_images_render_as_printed(tmp_path):
+    """A CMYK JPEG is not inverted; a soft-masked PNG shows the page, not black, where it is transparent."""
+    Image.new("RGB", (120, 90), (200, 40, 40)).convert("CMYK").save(tmp_path / "red_cmyk.jpg", quality=95)
+    rgba = np.zeros((90, 120, 4), np.uint8)
+    rgba[..., 1] = 180
+    rgba[15:75, 20:100, 3] = 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "green_alpha.png")
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    pdf.image(str(tmp_path / "red_cmyk.jpg"), x=60, y=80, w=120)
+    pdf.set_xy(60, 175)
+    pdf.multi_cell(200, 12, "Figure 1. A CMYK image.")
+    pdf.image(str(tmp_path / "green_alpha.png"), x=60, y=260, w=120)
+    pdf.set_xy(60, 355)
+    pdf.multi_cell(200, 12, "Figure 2. An image with a soft mask.")
+    pdf.output(str(tmp_path / "c.pdf"))
+    out = tmp_path / "out" / "m.jsonl"
+    assert runner.invoke(app, ["mine", "pdf", str(tmp_path / "c.pdf"), "-o", str(out), "--figures-dir", str(out.parent / "f")]).exit_code == 0
+    records = {r["figure"]: r for r in map(json.loads, out.read_text().splitlines())}
+    red = np.asarray(Image.open(out.parent / records["1"]["image"]).convert("RGB"), dtype=float)
+    r, g, b = red[red.shape[0] // 2, red.shape[1] // 2]
+    assert r > 150 and g < 110 and b < 110  # red, not its inverse (cyan)
+    green = np.asarray(Image.open(out.parent / records["2"]["image"]).convert("RGB"), dtype=float)
+    assert tuple(green[green.shape[0] // 2, green.shape[1] // 2]) == pytest.approx((0, 180, 0), abs=12)
+    assert green[2, 2].min() > 240  # transparent corner: the white page, not black
+
+
+def test_a_pdf_over_the_time_limit_is_skipped(tmp_path):
+    make_paper(tmp_path / "slow.pdf", seed=5)
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["mine", "pdf", str(tmp_path / "slow.pdf"), "-o", str(out), "--figures-dir",
+                                 str(tmp_path / "f"), "--timeout", "0.01", "--json"])
+    assert result.exit_code == 0
+    assert "took longer than" in json.loads(result.stdout)["skipped"][0]
