@@ -40,7 +40,8 @@ RES_PRE, RES_POST = "resolution.pre", "resolution.post"
 PARTIAL_PRE, PARTIAL_POST = "partial.pre", "partial.post"
 PSEUDO, TERMINATE = "pseudo", "terminate"
 # Tokens of 16 or more word characters are scanned for glued terms.
-_LONG_WORD = re.compile(r"[^\W\d_]{16,}")
+GLUED_MIN_LEN = 16
+_LONG_WORD = re.compile(r"[^\W\d_]{%d,}" % GLUED_MIN_LEN)
 _BOUNDARY = re.compile(r"[.;:!•](?=\s|$)")
 
 
@@ -181,7 +182,7 @@ class LexiconMatcher:
                 lo, hi = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
                 m = Mention(label, lo, hi, start, end, text[lo:hi].lower(), weak)
                 (cues if "." in label or label in (PSEUDO, TERMINATE) else concepts).append(m)
-        if self.glued_re is not None:
+        if self.glued_re is not None and len(doc) and int(doc.to_array(LENGTH).max()) >= GLUED_MIN_LEN:
             concepts.extend(self._glued(doc))
         doc.user_data["ctl_mentions"] = _longest_first(concepts)
         doc.user_data["ctl_cues"] = _longest_first(cues)

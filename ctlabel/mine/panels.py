@@ -25,8 +25,11 @@ _TRAILING = re.compile(rf"\((?:Fig(?:ure)?\.?\s*S?\d+\s*)?({_LIST})\)")
 _CLAUSE_BREAK = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z(]|[a-l]\s+[A-Z])|;\s*"
     r"|,\s+(?=(?:and|while|whereas|but)\s(?!(?:in|on|at|of|to|the)\b))"  # "…, and in both lobes (C)" goes on
-    rf"|(?<![,&\-–])(?<!\band)(?<!\bto)\s+(?=(?:{_LIST})\s+(?:were|was|is|are)\b)"
 )
+# "… 2019-CoV A and B were day 2; C and D were day 7": a panel list opening a clause mid-sentence.
+# Searched from its letters (fast), then checked for what precedes it.
+_LIST_CLAUSE = re.compile(rf"\b{_LIST}\s+(?:were|was|is|are)\b")
+_LIST_CONTINUES = re.compile(r"(?:[,&\-–]|\band|\bto)\s*$")
 _AND_NEXT = re.compile(r"\s+and\s+(?!(?:in|on|at|of|to|the)\b)(?!(?:\S+\s+){0,2}\()")
 _SEPARATOR = re.compile(r"\s*(,|and|&|-|–|to)\s*")
 
@@ -60,6 +63,11 @@ def expand_panels(marker: str) -> set[str]:
 def clauses(text: str) -> tuple[Range, ...]:
     """Character ranges of the clauses of ``text``; a trailing marker followed by "and" ends one."""
     breaks = [(b.start(), b.end()) for b in _CLAUSE_BREAK.finditer(text)]
+    for m in _LIST_CLAUSE.finditer(text):
+        before = text[: m.start()]
+        gap = len(before) - len(before.rstrip())
+        if gap and not _LIST_CONTINUES.search(before[-12:].rstrip()):
+            breaks.append((m.start() - gap, m.start()))
     breaks += [(m.end(), m.end()) for m in _TRAILING.finditer(text) if _AND_NEXT.match(text, m.end())]
     ranges, start = [], 0
     for lo, hi in sorted(breaks):

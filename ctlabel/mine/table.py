@@ -40,6 +40,8 @@ class Columns:
 
 def panel_from_name(name: str) -> str | None:
     """COVID-CT names the k-th image of a figure ``…%k.png``: that is panel k (0 → A)."""
+    if "%" not in name:
+        return None
     match = _PANEL_SUFFIX.search(PurePath(name).stem)
     return panel_letter(int(match.group(1))) if match else None
 
