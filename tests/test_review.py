@@ -218,3 +218,24 @@ def test_errors_are_one_line(env, sdk, records, tmp_path, project_name):
     sdk.projects.create(title=project_name + "-cfg", label_config='<View><Text name="t" value="$caption"/></View>')
     cfg = cli("push", str(mined), "--project", project_name + "-cfg")
     assert cfg.exit_code == 2 and 'lacks <Choices name="covid">' in cfg.output
+
+
+def test_pipeline_review_stage_against_the_server(env, sdk, tmp_path, project_name):
+    """[review] with a project: the pipeline pushes the mined records and pulls what people did."""
+    root = Path(__file__).resolve().parent.parent
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(
+        f'[pipeline]\nworkdir = "{tmp_path / "w"}"\n'
+        f'[mine]\ncaptions = {{ input = "{root}/annotations/sample/captions.csv", id_col = "image", text_cols = ["caption", "report"] }}\n'
+        f'[review]\nproject = "{project_name}"\n'
+    )
+    first = runner.invoke(app, ["run", str(pipeline), "--json"])
+    assert first.exit_code == 0, first.output
+    _, tasks = project_tasks(sdk, project_name)
+    assert len(tasks) == 12
+    annotate(sdk, tasks[0].id, user(sdk, "ann1"), covid="NonCOVID", lesions=[])
+    again = runner.invoke(app, ["run", str(pipeline), "--only", "review", "--force", "--json"])
+    assert again.exit_code == 0, again.output
+    reviewed = [json.loads(line) for line in (tmp_path / "w" / "reviewed.jsonl").read_text().splitlines()]
+    assert len(reviewed) == 12 and sum(r["provenance"]["source"] == "human" for r in reviewed) == 1
+    assert len(project_tasks(sdk, project_name)[1]) == 12  # the second push created nothing
