@@ -33,6 +33,7 @@ class Lexicon:
     negation_post: tuple[str, ...]
     uncertainty_pre: tuple[str, ...]
     uncertainty_post: tuple[str, ...]
+    exposure: tuple[str, ...]
     pseudo: tuple[str, ...]
     terminate: tuple[str, ...]
     resolution_complete: tuple[str, ...]
@@ -92,6 +93,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
         negation_post=_strings(ctx.get("negation", {}), "post", where),
         uncertainty_pre=_strings(ctx.get("uncertainty", {}), "pre", where),
         uncertainty_post=_strings(ctx.get("uncertainty", {}), "post", where),
+        exposure=_strings(ctx.get("exposure", {}), "pre", where),
         pseudo=_strings(ctx.get("pseudo", {}), "terms", where),
         terminate=_strings(ctx.get("terminate", {}), "terms", where),
         resolution_complete=_strings(ctx.get("resolution", {}), "complete", where),

@@ -20,6 +20,8 @@ import pytest
         ("Patients with SARS-CoV-2 and other pathogens.", "uncertain"),
         ("Suspected COVID-19; awaiting RT-PCR.", "uncertain"),
         ("Bilateral ground glass opacity.", "absent"),
+        ("Isolated for being in contact with three people with a positive swab for SARS-CoV-2.", "uncertain"),
+        ("Discharged after two negative swabs for SARS-CoV-2.", "negative"),
     ],
 )
 def test_covid_flag(mine_text, text, state):

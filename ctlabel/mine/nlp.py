@@ -36,6 +36,7 @@ from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN  # noqa: E402
 # Cue kinds. "pseudo" cues only exist to shadow a negation such as "no change".
 NEG_PRE, NEG_POST = "negation.pre", "negation.post"
 UNC_PRE, UNC_POST = "uncertainty.pre", "uncertainty.post"
+EXPOSURE = "exposure.pre"  # scope: the rest of the sentence
 RES_PRE, RES_POST = "resolution.pre", "resolution.post"
 PARTIAL_PRE, PARTIAL_POST = "partial.pre", "partial.post"
 PSEUDO, TERMINATE = "pseudo", "terminate"
@@ -43,6 +44,7 @@ PSEUDO, TERMINATE = "pseudo", "terminate"
 GLUED_MIN_LEN = 16
 _LONG_WORD = re.compile(r"[^\W\d_]{%d,}" % GLUED_MIN_LEN)
 _BOUNDARY = re.compile(r"[.;:!•](?=\s|$)")
+_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
 
 
 
@@ -157,6 +159,7 @@ class LexiconMatcher:
             (NEG_POST, lexicon.negation_post),
             (UNC_PRE, lexicon.uncertainty_pre),
             (UNC_POST, lexicon.uncertainty_post),
+            (EXPOSURE, lexicon.exposure),
             (PSEUDO, lexicon.pseudo),
             (TERMINATE, lexicon.terminate),
             (RES_PRE, resolution_pre),
@@ -225,17 +228,25 @@ class ContextAssigner:
         if not mentions:
             return doc
         concept_starts = {m.tok_start for m in mentions}
-        stops = [b.start() for b in _BOUNDARY.finditer(doc_text(doc))]
+        text = doc_text(doc)
+        stops = [b.start() for b in _BOUNDARY.finditer(text)]
         stops += [c.start for c in cues if c.label == TERMINATE]
+        sentence_ends = [b.start() for b in _SENTENCE_END.finditer(text)] if any(c.label == EXPOSURE for c in cues) else []
         for m in mentions:
-            cue = self._nearest_cue(doc, m, cues, stops, concept_starts)
+            cue = self._nearest_cue(doc, m, cues, stops, concept_starts, sentence_ends)
             m.state, m.rule = self._state(m, cue)
         return doc
 
-    def _nearest_cue(self, doc, m, cues, stops, concept_starts) -> Mention | None:
+    def _nearest_cue(self, doc, m, cues, stops, concept_starts, sentence_ends) -> Mention | None:
         best, best_dist = None, None
         for cue in cues:
             if cue.label == TERMINATE:
+                continue
+            if cue.label == EXPOSURE:
+                if cue.end <= m.start and not any(cue.end <= s < m.start for s in sentence_ends):
+                    dist = m.tok_start - cue.tok_end
+                    if best_dist is None or dist < best_dist:
+                        best, best_dist = cue, dist
                 continue
             if cue.label.endswith(".pre") and cue.tok_end <= m.tok_start:
                 lo, hi, chars = cue.tok_end, m.tok_start, (cue.end, m.start)
@@ -267,7 +278,7 @@ class ContextAssigner:
             partial = f" | resolution.partial:{cue.term}" if cue else ""
             return (UNCERTAIN if m.weak else POSITIVE), term_rule + partial
         kind = cue.label.split(".")[0]
-        state = {"negation": NEGATIVE, "resolution": NEGATIVE, "uncertainty": UNCERTAIN}[kind]
+        state = {"negation": NEGATIVE, "resolution": NEGATIVE, "uncertainty": UNCERTAIN, "exposure": UNCERTAIN}[kind]
         return state, f"{term_rule} | {cue.label}:{cue.term}"
 
 
