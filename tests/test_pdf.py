@@ -167,3 +167,24 @@ def test_a_pdf_over_the_time_limit_is_skipped(tmp_path):
                                  str(tmp_path / "f"), "--timeout", "0.01", "--json"])
     assert result.exit_code == 0
     assert "took longer than" in json.loads(result.stdout)["skipped"][0]
+
+
+def test_a_picture_stored_as_strips_is_one_image(tmp_path):
+    """Some producers store one picture as several strips: they come out as one image, one panel."""
+    from ctlabel.pdf.synthetic import ct_like
+
+    pixels = ct_like(42, "consolidation", size=(120, 160))
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    for k in range(4):  # four 30-px strips, 22.5 pt each, no gap
+        pdf.image(Image.fromarray(pixels[30 * k : 30 * (k + 1)]), x=60, y=80 + 22.5 * k, w=120, h=22.5)
+    pdf.set_xy(60, 175)
+    pdf.multi_cell(200, 12, "Figure 1. Consolidation in the right lower lobe.")
+    pdf.output(str(tmp_path / "strips.pdf"))
+    out = tmp_path / "out" / "m.jsonl"
+    assert runner.invoke(app, ["mine", "pdf", str(tmp_path / "strips.pdf"), "-o", str(out), "--figures-dir", str(out.parent / "f")]).exit_code == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 1 and records[0]["panel"] is None and records[0]["bbox"] == [60.0, 80.0, 180.0, 170.0]
+    image = np.asarray(Image.open(out.parent / records[0]["image"]).convert("RGB").resize((160, 120)), dtype=float)
+    assert np.abs(image - pixels).mean() < 12

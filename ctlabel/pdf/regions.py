@@ -29,35 +29,47 @@ def _union(a: BBox, b: BBox) -> BBox:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def image_regions(images: list[dict], page_box: BBox) -> list[Region]:
-    """Embedded images, clipped to the page; tiny ones and exact duplicates dropped."""
-    regions, seen = [], set()
-    for im in images:
-        box = (max(im["x0"], page_box[0]), max(im["top"], page_box[1]), min(im["x1"], page_box[2]), min(im["bottom"], page_box[3]))
-        key = tuple(round(v) for v in box)
-        if box[2] - box[0] < MIN_SIDE or box[3] - box[1] < MIN_SIDE or key in seen:
-            continue
-        seen.add(key)
-        regions.append(Region(box, "image"))
-    return regions
-
-
-def drawing_regions(objects: list[dict], avoid: list[Region], min_objects: int = 3, min_area: float = 2500.0) -> list[Region]:
-    """Vector drawings: rects, curves and lines merged where they touch; big, busy clusters only."""
-    boxes = [((o["x0"], o["top"], o["x1"], o["bottom"]), 1) for o in objects]
+def _merge(boxes: list[tuple[BBox, int]], touching) -> list[tuple[BBox, int]]:
+    """Union boxes that ``touching(a, b)`` joins, until none does; keeps a count of members."""
     merged = True
     while merged:
         merged = False
         out: list[tuple[BBox, int]] = []
         for box, n in boxes:
             for k, (other, m) in enumerate(out):
-                if _overlap(box, other, pad=4):
+                if touching(box, other):
                     out[k] = (_union(box, other), n + m)
                     merged = True
                     break
             else:
                 out.append((box, n))
         boxes = out
+    return boxes
+
+
+def _tiles(a: BBox, b: BBox, tol: float = 1.5) -> bool:
+    """Two strips of one picture: same width stacked, or same height side by side, no gap."""
+    same_columns = abs(a[0] - b[0]) < tol and abs(a[2] - b[2]) < tol and (-tol < b[1] - a[3] < tol or -tol < a[1] - b[3] < tol)
+    same_rows = abs(a[1] - b[1]) < tol and abs(a[3] - b[3]) < tol and (-tol < b[0] - a[2] < tol or -tol < a[0] - b[2] < tol)
+    return same_columns or same_rows or a == b
+
+
+def image_regions(images: list[dict], page_box: BBox) -> list[Region]:
+    """Embedded images clipped to the page; a picture stored as strips (or twice) becomes one
+    region; tiny ones (logos, bullets) are dropped."""
+    boxes = [
+        ((max(im["x0"], page_box[0]), max(im["top"], page_box[1]), min(im["x1"], page_box[2]), min(im["bottom"], page_box[3])), 1)
+        for im in images
+    ]
+    return [
+        Region(box, "image") for box, _ in _merge(boxes, _tiles)
+        if box[2] - box[0] >= MIN_SIDE and box[3] - box[1] >= MIN_SIDE
+    ]
+
+
+def drawing_regions(objects: list[dict], avoid: list[Region], min_objects: int = 3, min_area: float = 2500.0) -> list[Region]:
+    """Vector drawings: rects, curves and lines merged where they touch; big, busy clusters only."""
+    boxes = _merge([((o["x0"], o["top"], o["x1"], o["bottom"]), 1) for o in objects], lambda a, b: _overlap(a, b, pad=4))
     regions = []
     for box, n in boxes:
         area = (box[2] - box[0]) * (box[3] - box[1])
