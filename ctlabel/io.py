@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +156,7 @@ def _read_jsonl_table(path: Path) -> Table:
     fh = path.open(encoding=encoding)
     first: dict[str, Any] | None = None
     table = Table(path, [], iter(()), "utf-8" if encoding == "utf-8-sig" else encoding)
-    lines = _json_lines(fh, table.skipped)
+    lines = _json_lines(fh, table.skipped.append)
     for number, obj in lines:
         first = obj
         table.columns = list(obj)
@@ -174,38 +174,44 @@ def _read_jsonl_table(path: Path) -> Table:
     return table
 
 
-def _json_lines(fh: IO[str], skipped: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _json_lines(fh: IO[str], report: Callable[[str], None]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(fh, start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            skipped.append(f"line {number}: not valid JSON ({exc.msg})")
+            report(f"line {number}: not valid JSON ({exc.msg})")
             continue
         if not isinstance(obj, dict):
-            skipped.append(f"line {number}: a JSON {type(obj).__name__}, expected an object")
+            report(f"line {number}: a JSON {type(obj).__name__}, expected an object")
             continue
         yield number, obj
 
 
 def read_records(path: str | Path, skipped: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Stream the records of a JSONL file; bad lines go to ``skipped`` (or raise if None)."""
+    """Stream the records of a JSONL file; a bad line goes to ``skipped``, or stops with an error
+    when ``skipped`` is None."""
     path = Path(path)
     _check_file(path)
-    sink: list[str] = [] if skipped is None else skipped
+
+    def report(problem: str) -> None:
+        if skipped is None:
+            raise CtlabelError(f"{path}: {problem}")
+        skipped.append(problem)
+
     with path.open(encoding="utf-8") as fh:
-        for number, obj in _json_lines(fh, sink):
-            if skipped is None and sink:
-                raise CtlabelError(f"{path}: {sink[0]}")
-            if "id" not in obj:
-                sink.append(f"line {number}: record without 'id'")
-                if skipped is None:
-                    raise CtlabelError(f"{path}: line {number}: record without 'id'")
-                continue
-            yield obj
-    if skipped is None and sink:
-        raise CtlabelError(f"{path}: {sink[0]}")
+        for number, obj in _json_lines(fh, report):
+            if "id" in obj:
+                yield obj
+            else:
+                report(f"line {number}: record without 'id'")
+
+
+def cache_dir(name: str) -> Path:
+    """``$CTLABEL_CACHE/name`` (default ``~/.cache/ctlabel/name``, following ``$XDG_CACHE_HOME``)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ctlabel"
+    return Path(os.environ.get("CTLABEL_CACHE", default)) / name
 
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:

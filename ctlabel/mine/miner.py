@@ -1,8 +1,8 @@
 """Decide a record's COVID flag and lesion states from the mentions in its texts.
 
 Per label, each mention in the text parts of the record's panel has a state (from
-:mod:`ctlabel.mine.nlp`); a source's role (primary, supporting, ignore; set in the lexicon)
-weighs it; the strongest state wins (positive > uncertain > negative > absent). The COVID flag
+:mod:`ctlabel.mine.nlp`); a source's role (primary, supporting, fallback, ignore; set in the
+lexicon) weighs it; the strongest state wins (positive > uncertain > negative > absent). The COVID flag
 also weighs what argues against it: another pathogen or a control group.
 """
 

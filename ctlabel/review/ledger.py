@@ -13,11 +13,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ctlabel.io import cache_dir
+
 
 def ledger_path(url: str, project_id: int) -> Path:
-    root = Path(os.environ.get("CTLABEL_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ctlabel"))
     host = re.sub(r"[^A-Za-z0-9]+", "_", url.split("://", 1)[-1]).strip("_")
-    return root / "review" / f"{host}-project{project_id}.jsonl"
+    return cache_dir("review") / f"{host}-project{project_id}.jsonl"
 
 
 class Ledger:

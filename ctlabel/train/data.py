@@ -10,6 +10,7 @@ import torch
 
 from ctlabel.errors import CtlabelError
 from ctlabel.export.splits import read_split_file
+from ctlabel.io import cache_dir
 from ctlabel.train.config import TrainConfig
 from ctlabel.train.images import decode_all, find_images
 from ctlabel.train.labels import LabelSet, read_labels
@@ -45,10 +46,6 @@ def _split_sets(config: TrainConfig) -> dict[str, LabelSet]:
     raise CtlabelError("give --split-file CSV, or --val VAL.csv (and --test TEST.csv)")
 
 
-def default_cache() -> Path:
-    return Path(os.environ.get("CTLABEL_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ctlabel")) / "images"
-
-
 def prepare(config: TrainConfig, progress=None) -> Prepared:
     """Find, check, decode and resize every image once (cached on disk)."""
     sets = _split_sets(config)
@@ -59,7 +56,7 @@ def prepare(config: TrainConfig, progress=None) -> Prepared:
         found, missing = find_images(labelset.names, roots)
         names = [n for n in labelset.names if n in found]
         pixels, bad = decode_all([found[n] for n in names], config.image_size,
-                                 Path(config.cache_dir) if config.cache_dir else default_cache(), progress)
+                                 Path(config.cache_dir) if config.cache_dir else cache_dir("images"), progress)
         problems = [f"{n}: not found below {config.images}" for n in missing] + [f"{names[i]}: not a readable image" for i in bad]
         if problems and not config.skip_missing:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
