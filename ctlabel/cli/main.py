@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ctlabel import __version__
-from ctlabel.cli import bench, evaluate, export, mine, review, run, train
+from ctlabel.cli import bench, evaluate, evaluate_pdf, export, mine, review, run, train
 from ctlabel.cli.common import DEBUG
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command("run")(run.run_command)
 app.add_typer(mine.app, name="mine")
 app.command("evaluate")(evaluate.evaluate_command)
+app.command("evaluate-pdf")(evaluate_pdf.evaluate_pdf_command)
 app.add_typer(review.app, name="review")
 app.command("export")(export.export_command)
 app.command("validate")(export.validate_command)
