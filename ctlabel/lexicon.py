@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import read_toml
+from ctlabel.resources import resource
 from ctlabel.schema import COVID, LESIONS
 
-DEFAULT_LEXICON = Path(__file__).resolve().parent.parent / "annotations" / "lexicon.toml"
+DEFAULT_LEXICON = resource("lexicon.toml")
 REQUIRED_CONCEPTS = (*LESIONS, COVID)
 SOURCE_ROLES = ("primary", "supporting", "fallback", "ignore")
 

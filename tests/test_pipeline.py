@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
 from ctlabel.export.formats import read_label_file
+from ctlabel.lexicon import DEFAULT_LEXICON
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,10 @@ def test_demo_end_to_end_then_skip_then_lexicon_change(tmp_path, monkeypatch):
     monkeypatch.setenv("CTLABEL_CACHE", str(tmp_path / "cache"))
     # the demo with its own copy of the lexicon, so the test can edit it
     lexicon = tmp_path / "lexicon.toml"
-    shutil.copy(ROOT / "annotations" / "lexicon.toml", lexicon)
+    shutil.copy(DEFAULT_LEXICON, lexicon)
     pipeline = tmp_path / "demo.toml"
     text = (ROOT / "pipelines" / "demo.toml").read_text()
-    text = text.replace('"../annotations/lexicon.toml"', json.dumps(str(lexicon))).replace('"../', f'"{ROOT}/')
+    text = text.replace("[mine]\n", f"[mine]\nlexicon = {json.dumps(str(lexicon))}\n", 1).replace('"../', f'"{ROOT}/')
     pipeline.write_text(text)
     work = tmp_path / "work"
 

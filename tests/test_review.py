@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from ctlabel.cli.main import app
 from ctlabel.errors import CtlabelError
 from ctlabel.io import dump_record
+from ctlabel.resources import read_resource
 from ctlabel.review import push as push_module
 from ctlabel.review.push import push
 from ctlabel.review.server import Server
@@ -212,7 +213,7 @@ def test_errors_are_one_line(env, sdk, records, tmp_path, project_name):
     assert bad.exit_code == 2 and "line 2: record without 'id'" in bad.output
     assert not [p for p in sdk.projects.list() if p.title == project_name]  # nothing half-imported
     for _ in range(2):
-        sdk.projects.create(title=project_name + "-dup", label_config=Path("annotations/labeling-config.xml").read_text())
+        sdk.projects.create(title=project_name + "-dup", label_config=read_resource("labeling-config.xml"))
     dup = cli("push", str(mined), "--project", project_name + "-dup")
     assert dup.exit_code == 2 and "2 Label Studio projects are titled" in dup.output
     sdk.projects.create(title=project_name + "-cfg", label_config='<View><Text name="t" value="$caption"/></View>')

@@ -42,7 +42,7 @@ def captions_command(
     patient_col: str | None = typer.Option(None, "--patient-col", help="Column with the patient id."),
     image_col: str | None = typer.Option(None, "--image-col", help="Column with the image path."),
     panel_col: str | None = typer.Option(None, "--panel-col", help="Column with the panel letter."),
-    lexicon: Path | None = typer.Option(None, "--lexicon", help="Lexicon TOML (default: annotations/lexicon.toml)."),
+    lexicon: Path | None = typer.Option(None, "--lexicon", help="Your lexicon TOML (default: the bundled one, ctlabel/resources/lexicon.toml)."),
     processes: int = typer.Option(1, "--processes", "-p", min=1, help="Worker processes."),
     number_duplicates: bool = typer.Option(
         False, "--number-duplicates", help="Name a repeated id id#2, id#3… instead of failing."

@@ -7,8 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ctlabel.errors import CtlabelError
 from ctlabel.pdf.run import find_pdfs, mine_pdfs
-from ctlabel.pdf.synthetic import make_long_paper
 
 
 def bench_pdf(paths: list[Path], processes: int, copies: int) -> dict[str, Any]:
@@ -18,6 +18,10 @@ def bench_pdf(paths: list[Path], processes: int, copies: int) -> dict[str, Any]:
         inputs.mkdir()
         sources = find_pdfs(paths) if paths else [root / "paper.pdf"]
         if not paths:
+            try:
+                from ctlabel.pdf.synthetic import make_long_paper
+            except ImportError:
+                raise CtlabelError("generating a sample paper needs fpdf2: pip install 'ctlabel[samples]', or pass PDFs") from None
             make_long_paper(sources[0], parts=3)
         for k in range(copies):
             for source in sources:

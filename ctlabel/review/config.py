@@ -1,22 +1,21 @@
-"""The labeling config (annotations/labeling-config.xml) and the checks a project's config must pass."""
+"""The labeling config (bundled: ctlabel/resources/labeling-config.xml) and the checks a project's config must pass."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from ctlabel.errors import CtlabelError
+from ctlabel.resources import read_resource
 from ctlabel.schema import LESIONS
 
-CONFIG_PATH = Path(__file__).resolve().parent.parent.parent / "annotations" / "labeling-config.xml"
 COVID_CHOICES = {"positive": "COVID", "negative": "NonCOVID", "uncertain": "Uncertain"}
-_IMAGE_BLOCK = re.compile(r"\s*<View className=\"ctl-image\">.*?</View>", re.S)
+_IMAGE_BLOCK = re.compile(r"\s*<View className=\"ctl-image\">.*?</View>", re.DOTALL)
 
 
 def labeling_config(with_image: bool) -> str:
     """The project's config; without the image pane when no record has an image."""
-    text = CONFIG_PATH.read_text(encoding="utf-8")
+    text = read_resource("labeling-config.xml")
     return text if with_image else _IMAGE_BLOCK.sub("", text, count=1)
 
 

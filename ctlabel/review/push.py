@@ -11,13 +11,13 @@ from urllib.parse import quote
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import read_records
+from ctlabel.resources import read_resource
 from ctlabel.review.config import check_config, labeling_config
 from ctlabel.review.project import synced_ledger
 from ctlabel.review.server import Server
 from ctlabel.review.tasks import prediction, record_hash, to_task
 
 BATCH = 1000
-INSTRUCTIONS = Path(__file__).resolve().parent.parent.parent / "annotations" / "review-instructions.md"
 
 
 @dataclass
@@ -81,7 +81,7 @@ def push(
     project = server.find_project(title)
     if project is None:
         config = labeling_config(with_image=any(r.get("image") for r in records))
-        project = server.create_project(title, config, INSTRUCTIONS.read_text(encoding="utf-8"))
+        project = server.create_project(title, config, read_resource("review-instructions.md"))
     check_config(project.label_config, f"project {title!r}")
     ledger, notes = synced_ledger(server, project.id, ledger_file)
     summary = PushSummary(title, project.id, notes=notes)
