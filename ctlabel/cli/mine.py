@@ -29,6 +29,7 @@ def show_summary(summary: "MineSummary") -> None:
         table.add_row(label, *(str(summary.states[label].get(s, 0)) for s in STATES))
     console.print(table)
     note = f"encoding {summary.encoding}" + (", not UTF-8" if summary.encoding != "utf-8" else "")
+    note += f" · {summary.note}" if summary.note else ""
     console.print(f"lexicon {summary.lexicon} · {note}")
 
 
@@ -43,6 +44,7 @@ def captions_command(
     image_col: str | None = typer.Option(None, "--image-col", help="Column with the image path."),
     panel_col: str | None = typer.Option(None, "--panel-col", help="Column with the panel letter."),
     lexicon: Path | None = typer.Option(None, "--lexicon", help="Your lexicon TOML (default: the bundled one, ctlabel/resources/lexicon.toml)."),
+    sheet: str | None = typer.Option(None, "--sheet", help="The sheet of an XLSX workbook to read (default: the first)."),
     processes: int = typer.Option(1, "--processes", "-p", min=1, help="Worker processes."),
     number_duplicates: bool = typer.Option(
         False, "--number-duplicates", help="Name a repeated id id#2, id#3… instead of failing."
@@ -59,7 +61,7 @@ def captions_command(
     def run() -> "MineSummary":
         with progress_bar("mining", None) as advance:
             return mine_table(
-                input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates
+                input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates, sheet
             )
 
     summary = guarded(run)

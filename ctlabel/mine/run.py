@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing as mp
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
-from ctlabel.io import atomic_write, dump_record, read_table
+from ctlabel.io import atomic_write, check_outputs, dump_record, read_table
 from ctlabel.lexicon import load_lexicon
 from ctlabel.mine.miner import Miner
 from ctlabel.mine.table import Columns, record_from_row
 from ctlabel.schema import LABELS, state_of
 
 CHUNK = 512
+MAX_TEXT = 900_000  # characters per text; spaCy refuses 1,000,000 and more (E088)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class MineSummary:
     skipped: list[str] = field(default_factory=list)
     states: dict[str, Counter] = field(default_factory=lambda: {label: Counter() for label in LABELS})
     lexicon: str = ""
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class MineSummary:
             "skipped": self.skipped,
             "states": {label: dict(sorted(c.items())) for label, c in self.states.items()},
             "lexicon": self.lexicon,
+            "note": self.note,
         }
 
 
@@ -49,6 +53,7 @@ _worker: Miner | None = None
 
 def _init_worker(lexicon_path: str | None) -> None:
     global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report, once
     _worker = Miner(lexicon_path)
 
 
@@ -94,6 +99,13 @@ def _chunks(
             if not record_id:
                 skipped.append(f"row {number}: empty id in column {columns.id!r}")
                 continue
+            too_long = [c for c in columns.texts if len(str(row.get(c) or "")) > MAX_TEXT]
+            if too_long:
+                skipped.append(
+                    f"row {number}: column {too_long[0]!r} holds {len(str(row[too_long[0]])):,} characters, "
+                    f"more than the {MAX_TEXT:,} the miner takes per text"
+                )
+                continue
             if record_id in seen and not number_duplicates:
                 raise CtlabelError(
                     f"row {number}: duplicate id {record_id!r}; ids must be unique "
@@ -113,11 +125,13 @@ def mine_table(
     processes: int = 1,
     progress: Callable[[int], None] | None = None,
     number_duplicates: bool = False,
+    sheet: str | None = None,
 ) -> MineSummary:
     """Mine every row of ``input_path`` into ``output_path`` (written atomically)."""
-    table = read_table(input_path)
+    check_outputs([output_path], [input_path, lexicon_path])
+    table = read_table(input_path, sheet)
     columns.check(table)
-    summary = MineSummary(str(input_path), str(output_path), table.encoding)
+    summary = MineSummary(str(input_path), str(output_path), table.encoding, note=table.note)
     chunks = _chunks(table.rows, columns, summary.skipped, number_duplicates)
     if processes > 1:
         ctx = mp.get_context("fork")
@@ -137,11 +151,11 @@ def mine_table(
                 summary.records += len(lines)
                 if progress:
                     progress(len(lines))
+            summary.skipped = table.skipped + summary.skipped
+            if summary.records == 0:  # raised inside: a previous output stays as it was
+                first = f"; first: {summary.skipped[0]}" if summary.skipped else ""
+                raise CtlabelError(f"{input_path}: no row could be read ({len(summary.skipped)} skipped{first})")
     finally:
         if pool is not None:
             pool.terminate()
-    if summary.records == 0:
-        Path(output_path).unlink(missing_ok=True)
-        raise CtlabelError(f"{input_path}: no row could be read ({len(summary.skipped)} skipped)")
-    summary.skipped = table.skipped + summary.skipped
     return summary
