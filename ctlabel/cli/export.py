@@ -111,3 +111,6 @@ def diff_command(
     for kind in ("added", "removed"):
         if result[kind]:
             console.print(f"{kind}: {', '.join(result[kind][:show])}" + (" …" if len(result[kind]) > show else ""), highlight=False)
+    for side, path in (("old", old), ("new", new)):
+        if repeated := result["duplicates"][side]:
+            err_console.print(f"[yellow]warning:[/] {path} repeats {len(repeated)} image(s) with the same labels (first: {repeated[0]})")

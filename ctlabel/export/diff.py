@@ -14,8 +14,8 @@ def diff_labels(old_path: str | Path, new_path: str | Path) -> dict[str, Any]:
     """Images added and removed, per-label flips (with names), positive counts before and after."""
     old, new = read_label_file(old_path), read_label_file(new_path)
     for labels in (old, new):
-        if labels.errors:
-            raise CtlabelError(f"{labels.path}: {labels.errors[0]} (run ctlabel validate)")
+        if labels.errors or labels.conflicts:
+            raise CtlabelError(f"{labels.path}: {(labels.errors + labels.conflicts)[0]} (run ctlabel validate)")
     common = [n for n in new.order if n in old.rows]
     flips: dict[str, dict[str, list[str]]] = {}
     for code in CODES:
@@ -37,5 +37,6 @@ def diff_labels(old_path: str | Path, new_path: str | Path) -> dict[str, Any]:
         "removed": [n for n in old.order if n not in new.rows],
         "flips": flips,
         "counts": {"old": counts(old), "new": counts(new)},
+        "duplicates": {"old": old.duplicates, "new": new.duplicates},
         "changed_images": sorted({n for f in flips.values() for names in f.values() for n in names}),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,9 +12,9 @@ from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.export.formats import CODES, COVID_CODE, HEADER, States, apply_uncertain, to_cells
-from ctlabel.export.splits import SPLITS, grouped_split, parse_ratios, read_split_file
-from ctlabel.io import NAME_COLUMNS, atomic_write, read_records, read_table
-from ctlabel.schema import ABSENT, LESIONS, NEGATIVE, POSITIVE, state_of
+from ctlabel.export.splits import SPLITS, grouped_split, parse_ratios, ratio_warning, read_split_file
+from ctlabel.io import NAME_COLUMNS, check_outputs, read_records, read_table, write_files
+from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, STATES, state_of
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 NEGATIVE_CLASSES = {"noncovid", "non-covid", "negative", "0", "normal"}
@@ -56,6 +57,23 @@ class ExportSummary:
         return self.__dict__.copy()
 
 
+def check_record(record: dict[str, Any]) -> str | None:
+    """What is wrong with a record's labels (a missing or unknown key or state), or None."""
+    lesions = record.get("lesions")
+    if not isinstance(lesions, dict):
+        return "no 'lesions' table"
+    unknown = sorted(set(lesions) - set(LESIONS))
+    if unknown:
+        return f"unknown lesion code {unknown[0]!r} (codes: {', '.join(LESIONS)})"
+    for label, entry in [(COVID, record.get(COVID)), *((code, lesions.get(code)) for code in LESIONS)]:
+        where = label if label == COVID else f"lesions.{label}"
+        if not isinstance(entry, dict) or "state" not in entry:
+            return f"no '{where}' state"
+        if entry["state"] not in STATES:
+            return f"'{where}' has unknown state {entry['state']!r} (states: {', '.join(STATES)})"
+    return None
+
+
 def _record_row(record: dict[str, Any], options: ExportOptions, policy: str) -> Row:
     name = PurePath(record["image"]).name if record.get("image") else str(record["id"])
     covid = POSITIVE if options.covid == "positive" else state_of(record, "covid")
@@ -70,7 +88,10 @@ def _listed_images(source: Path, classes: set[str], covid_value: str, skipped: l
     """(image name, patient id or None) of each image of a folder, or of a CSV's rows whose
     ``class`` is in ``classes`` (and whose ``covid`` column, if any, is ``covid_value``)."""
     if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        images = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise CtlabelError(f"{source}: no image ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+        for path in images:
             yield path.name, None
         return
     table = read_table(source)
@@ -96,33 +117,58 @@ def _listed_row(name: str, patient: str | None, covid: str) -> Row:
     return Row(name, f"patient:{patient}" if patient else f"image:{name}", states)
 
 
-def write_label_file(path: Path, rows: list[Row], fmt: str) -> None:
-    with atomic_write(path) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(HEADER)
-        for row in rows:
-            cells = to_cells(row.states, fmt)
-            writer.writerow([row.name, *(cells[c] for c in CODES)])
+def label_text(rows: list[Row], fmt: str) -> str:
+    """The label file's content (header and one line per row)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    for row in rows:
+        cells = to_cells(row.states, fmt)
+        writer.writerow([row.name, *(cells[c] for c in CODES)])
+    return buffer.getvalue()
 
 
-def _assign_splits(rows: list[Row], options: ExportOptions, summary: ExportSummary) -> dict[str, str]:
+def _assign_splits(rows: list[Row], options: ExportOptions, given: dict[str, str], summary: ExportSummary) -> dict[str, str]:
     if options.split_file:
-        given = read_split_file(options.split_file)
         missing = [r.name for r in rows if r.name not in given]
         if missing:
             summary.warnings.append(
                 f"{len(missing)} rows are not in {options.split_file} and go to no split (first: {missing[0]})"
+            )
+        names = {r.name for r in rows}
+        extra = [n for n in given if n not in names]
+        if extra:
+            summary.warnings.append(
+                f"{len(extra)} images of {options.split_file} are not in the labels (first: {extra[0]})"
             )
         return {r.name: given[r.name] for r in rows if r.name in given}
     items = {r.name: (r.group, frozenset(c for c, s in r.states.items() if s == POSITIVE)) for r in rows}
     return grouped_split(items, parse_ratios(options.split or ""), options.seed)
 
 
+def split_outputs(output: Path, options: ExportOptions) -> list[Path]:
+    """The split files an export writes beside the labels (none without --split or --split-file)."""
+    if not (options.split or options.split_file):
+        return []
+    splits_dir = options.splits_dir or output.parent
+    return [splits_dir / f"{s}.csv" for s in SPLITS] + [splits_dir / "split.csv"]
+
+
 def export_labels(input_path: str | Path, output: str | Path, options: ExportOptions) -> ExportSummary:
-    """Write the label file (and the split files when asked); return what was written."""
+    """Write the label file (and the split files when asked) as one set, after every input and
+    option was checked; return what was written."""
     output = Path(output)
     policy = options.uncertain or ("keep" if options.format == "chexpert" else "negative")
     summary = ExportSummary(str(output))
+    sources = [input_path, *options.negatives, *options.positives, options.split_file]
+    check_outputs([output, *split_outputs(output, options)], sources)
+    if options.splits_dir is not None and options.splits_dir.exists() and not options.splits_dir.is_dir():
+        raise CtlabelError(f"{options.splits_dir}: --splits-dir is a file, expected a folder")
+    if options.split:
+        parse_ratios(options.split)
+        if warning := ratio_warning(options.split):
+            summary.warnings.append(warning)
+    given = read_split_file(options.split_file) if options.split_file else {}
     rows: list[Row] = []
     seen: set[str] = set()
 
@@ -133,6 +179,8 @@ def export_labels(input_path: str | Path, output: str | Path, options: ExportOpt
         rows.append(row)
 
     for record in read_records(input_path, summary.skipped):
+        if problem := check_record(record):
+            raise CtlabelError(f"{input_path}: record {record['id']!r}: {problem}")
         add(_record_row(record, options, policy), f"{input_path}: record {record['id']!r}")
     if not rows:
         raise CtlabelError(f"{input_path}: no record to export")
@@ -145,32 +193,37 @@ def export_labels(input_path: str | Path, output: str | Path, options: ExportOpt
         for name, patient in _listed_images(Path(source), NEGATIVE_CLASSES, "0", summary.skipped):
             add(_listed_row(name, patient, NEGATIVE), str(source))
             summary.negatives += 1
-    write_label_file(output, rows, options.format)
     summary.rows = len(rows)
     summary.positives = {c: sum(r.states[c] == POSITIVE for r in rows) for c in CODES}
+    files = {output: label_text(rows, options.format)}
     if options.split or options.split_file:
-        _write_splits(rows, options, summary, output)
+        files |= _split_files(rows, options, given, summary, output)
+    write_files(files)
     return summary
 
 
-def _write_splits(rows: list[Row], options: ExportOptions, summary: ExportSummary, output: Path) -> None:
-    assignment = _assign_splits(rows, options, summary)
+def _split_files(
+    rows: list[Row], options: ExportOptions, given: dict[str, str], summary: ExportSummary, output: Path
+) -> dict[Path, str]:
+    assignment = _assign_splits(rows, options, given, summary)
     splits_dir = options.splits_dir or output.parent
+    files: dict[Path, str] = {}
     if options.split_file:  # keep the given file's order, so the split is reproduced exactly
-        order = list(read_split_file(options.split_file))
+        order = list(given)
         by_name = {r.name: r for r in rows}
         ordered = [by_name[n] for n in order if n in by_name]
     else:
         ordered = rows
     for split in SPLITS:
         members = [r for r in ordered if assignment.get(r.name) == split]
-        write_label_file(splits_dir / f"{split}.csv", members, options.format)
+        files[splits_dir / f"{split}.csv"] = label_text(members, options.format)
         counts = Counter(c for r in members for c, s in r.states.items() if s == POSITIVE)
         summary.splits[split] = {"rows": len(members), **{c: counts.get(c, 0) for c in CODES}}
-    with atomic_write(splits_dir / "split.csv") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["image", "split"])
-        writer.writerows((r.name, assignment[r.name]) for r in ordered if r.name in assignment)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["image", "split"])
+    writer.writerows((r.name, assignment[r.name]) for r in ordered if r.name in assignment)
+    files[splits_dir / "split.csv"] = buffer.getvalue()
     for code in CODES:
         if summary.positives[code] >= 3:
             lacking = [s for s in SPLITS if summary.splits[s]["rows"] and not summary.splits[s][code]]
@@ -183,3 +236,4 @@ def _write_splits(rows: list[Row], options: ExportOptions, summary: ExportSummar
     spanning = [g for g, s in groups.items() if len(s) > 1]
     if spanning:
         summary.warnings.append(f"{len(spanning)} groups span two splits (first: {spanning[0]})")
+    return files

@@ -54,6 +54,7 @@ class LabelFile:
     order: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)  # duplicates whose labels differ from the first row's
 
 
 def _cell_state(cell: str, code: str, fmt: str) -> str | None:
@@ -100,6 +101,8 @@ def read_label_file(path: str | Path, fmt: str | None = None) -> LabelFile:
             states[code] = state
         if name in labels.rows:
             labels.duplicates.append(name)
+            if labels.rows[name] != states:
+                labels.conflicts.append(f"row {line}: {name!r} appears again with other labels")
             continue
         labels.rows[name] = states
         labels.order.append(name)

@@ -31,6 +31,16 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     return (parts[0] / total, parts[1] / total, parts[2] / total)
 
 
+def ratio_warning(text: str) -> str | None:
+    """A note when ratios that sum to neither 100 nor 1 are rescaled."""
+    parts = [float(p) for p in text.split("/")]
+    total = sum(parts)
+    if abs(total - 100) < 1e-6 or abs(total - 1) < 1e-6:
+        return None
+    used = "/".join(f"{100 * p / total:.1f}" for p in parts)
+    return f"--split {text} sums to {total:g}, not 100; rescaled to {used}"
+
+
 def grouped_split(
     items: dict[str, tuple[str, frozenset[str]]], ratios: tuple[float, float, float], seed: int
 ) -> dict[str, str]:
@@ -87,8 +97,13 @@ def read_split_file(path: str | Path) -> dict[str, str]:
             raise CtlabelError(f"{path}: a split file needs columns image (or imgname) and split; it has {', '.join(fields)}")
         out: dict[str, str] = {}
         for row in reader:
-            split = SPLIT_ALIASES.get(row["split"].strip().lower())
+            name, value = (row.get(name_col) or "").strip(), (row.get("split") or "").strip()
+            split = SPLIT_ALIASES.get(value.lower())
             if split is None:
-                raise CtlabelError(f"{path}: row {reader.line_num}: unknown split {row['split']!r} (train, val or test)")
-            out[row[name_col].strip()] = split
+                raise CtlabelError(f"{path}: row {reader.line_num}: unknown split {value!r} (train, val or test)")
+            if not name:
+                raise CtlabelError(f"{path}: row {reader.line_num}: no image name in column {name_col!r}")
+            if out.get(name, split) != split:
+                raise CtlabelError(f"{path}: row {reader.line_num}: {name!r} is in {out[name]} and {split}")
+            out[name] = split
     return out
