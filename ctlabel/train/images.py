@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ctlabel.errors import CtlabelError
 from ctlabel.export.validate import index_images
+from ctlabel.io import atomic_write
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -52,8 +54,11 @@ def decode_all(paths: list[Path], size: int, cache_dir: Path | None, progress=No
     key.update(str(size).encode())
     cache = cache_dir / f"images-{key.hexdigest()[:20]}.pt" if cache_dir else None
     if cache is not None and cache.exists():
-        saved = torch.load(cache)
-        return saved["pixels"], saved["bad"]
+        try:
+            saved = torch.load(cache)
+            return saved["pixels"], saved["bad"]
+        except Exception as exc:  # noqa: BLE001 (a truncated or foreign file fails in many ways)
+            sys.stderr.write(f"warning: {cache}: unreadable image cache ({exc.__class__.__name__}); decoding the images again\n")
     pixels = torch.zeros((len(paths), 3, size, size), dtype=torch.uint8)
     bad = []
     for i, path in enumerate(paths):
@@ -64,8 +69,8 @@ def decode_all(paths: list[Path], size: int, cache_dir: Path | None, progress=No
         if progress:
             progress(1)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"pixels": pixels, "bad": bad}, cache)
+        with atomic_write(cache, "wb") as fh:  # an interrupted save leaves no entry, never a broken one
+            torch.save({"pixels": pixels, "bad": bad}, fh)
     return pixels, bad
 
 
