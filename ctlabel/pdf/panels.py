@@ -1,0 +1,141 @@
+"""Panels of a figure, only with evidence: sub-captions "(a) …" under sub-images, letters printed
+as text on or beside them, or letters the caption names (then in reading order). When the counts
+disagree the figure stays whole (``panel`` None) with a note saying why. One raster whose caption
+names k panels is split at uniform gutters when they give exactly k cells.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+
+import numpy as np
+
+from ctlabel.mine.panels import panel_parts
+from ctlabel.pdf.figures import SUB_GAP, SUBCAPTION, Figure
+from ctlabel.pdf.regions import BBox, Region, reading_order
+
+_LETTER = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
+_LOWER = re.compile(r"\([a-l](?:\)|\s*[,\-–]|\s+and\b)")
+CORNER = 18.0  # points: a printed letter sits within this of an image's corner
+
+
+@dataclass
+class Crop:
+    bbox: BBox
+    panel: str | None
+    source: str  # "image" or "drawing"
+
+
+def caption_letters(text: str) -> list[str]:
+    """Panel letters the caption names, when they run A, B, C… from A (at least two); in the
+    caption's case."""
+    named: set[str] = set()
+    for _, panels in panel_parts(text):
+        named |= set(panels or ())
+    letters = sorted(named)
+    if len(letters) < 2 or letters != list(string.ascii_uppercase[: len(letters)]):
+        return []
+    return [c.lower() for c in letters] if _LOWER.search(text) else letters
+
+
+def _printed(region: Region, words: list[dict]) -> str | None:
+    """A single letter printed as text at a corner of the region (on it or just outside)."""
+    x0, top, x1, bottom = region.bbox
+    w, h = x1 - x0, bottom - top
+    for word in words:
+        match = _LETTER.match(word["text"])
+        if not match:
+            continue
+        near_x = x0 - CORNER <= word["x0"] <= x0 + 0.2 * w or x1 - 0.2 * w <= word["x1"] <= x1 + CORNER
+        near_y = top - CORNER <= word["top"] <= top + 0.2 * h or bottom - 0.2 * h <= word["bottom"] <= bottom + CORNER
+        if near_x and near_y:
+            return match.group(1)
+    return None
+
+
+def _subcaption(region: Region, figure: Figure) -> str | None:
+    """The letter of a sub-caption "(a) …" right under the region and centred within it."""
+    x0, _, x1, bottom = region.bbox
+    for line in figure.texts:
+        match = SUBCAPTION.match(line.text)
+        centre = (line.x0 + line.x1) / 2
+        if match and x0 <= centre <= x1 and -2 <= line.top - bottom <= SUB_GAP + 20:
+            return match.group(1)
+    return None
+
+
+def _distinct(letters: list[str | None]) -> bool:
+    return all(letters) and len({c.lower() for c in letters if c}) == len(letters)
+
+
+def _merged(members: list[Region]) -> list[Region]:
+    """Overlapping members (an inset, an image with drawn marks) count as one."""
+    out: list[Region] = []
+    for region in members:
+        for k, other in enumerate(out):
+            a, b = region.bbox, other.bbox
+            if min(a[2], b[2]) - max(a[0], b[0]) > 2 and min(a[3], b[3]) - max(a[1], b[1]) > 2:
+                box = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                out[k] = Region(box, "image" if "image" in (region.kind, other.kind) else "drawing", other.caption)
+                break
+        else:
+            out.append(region)
+    return reading_order(out)
+
+
+def panel_crops(figure: Figure, words: list[dict], pixels: np.ndarray | None, scale: float) -> list[Crop]:
+    """The records of one figure: one per panel when the evidence agrees, else the whole figure.
+    ``pixels`` is the page rendering (for gutters), ``scale`` pixels per point."""
+    whole = [Crop(figure.bbox, None, "image" if any(m.kind == "image" for m in figure.members) else "drawing")]
+    named = caption_letters(figure.caption.text)
+    members = _merged(figure.members)
+    if len(members) >= 2:
+        for letters in ([_subcaption(m, figure) for m in members], [_printed(m, words) for m in members]):
+            if _distinct(letters) and (not named or {c.lower() for c in letters if c} == {c.lower() for c in named}):
+                return [Crop(m.bbox, c, m.kind) for m, c in zip(members, letters)]
+        if named and len(named) == len(members):
+            return [Crop(m.bbox, c, m.kind) for m, c in zip(members, named)]
+        if named:
+            figure.notes = f"the caption names {len(named)} panels ({named[0]}–{named[-1]}) but the figure has {len(members)} pictures"
+        return whole
+    if named and pixels is not None and members[0].kind == "image":
+        cells = gutter_cells(pixels, members[0].bbox, scale)
+        if len(cells) == len(named):
+            return [Crop(box, c, "image") for box, c in zip(cells, named)]
+        figure.notes = f"the caption names {len(named)} panels ({named[0]}–{named[-1]}) but the picture splits into {len(cells)}"
+    return whole
+
+
+def _runs(flat: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
+    """Stretches of the content between gutters (runs of True in ``flat`` at least ``min_gap`` long)."""
+    cuts, start = [], None
+    for i, value in enumerate(list(flat) + [False]):
+        if value and start is None:
+            start = i
+        elif not value and start is not None:
+            if i - start >= min_gap and start > 0 and i < len(flat):
+                cuts.append((start, i))
+            start = None
+    edges = [0] + [v for cut in cuts for v in cut] + [len(flat)]
+    return [(edges[k], edges[k + 1]) for k in range(0, len(edges), 2) if edges[k + 1] - edges[k] > min_gap]
+
+
+def gutter_cells(pixels: np.ndarray, box: BBox, scale: float) -> list[BBox]:
+    """Cells of a picture cut at full-length gutters (rows and columns of near-constant colour),
+    in reading order; one cell when there is none."""
+    x0, top = int(box[0] * scale), int(box[1] * scale)
+    grey = pixels[top : int(box[3] * scale), x0 : int(box[2] * scale)].astype(np.float32)
+    if grey.ndim == 3:
+        grey = grey.mean(axis=2)
+    if grey.size == 0:
+        return [box]
+    min_gap = max(2, int(2 * scale))
+    rows = _runs(grey.std(axis=1) < 3, min_gap)
+    cols = _runs(grey.std(axis=0) < 3, min_gap)
+    cells = []
+    for r0, r1 in rows:
+        for c0, c1 in cols:
+            cells.append(((x0 + c0) / scale, (top + r0) / scale, (x0 + c1) / scale, (top + r1) / scale))
+    return cells
