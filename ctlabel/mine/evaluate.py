@@ -87,7 +87,7 @@ def predicted(record: dict[str, Any], label: str, uncertain_as: int = 0) -> int:
     return 1 if state == POSITIVE else (uncertain_as if state == UNCERTAIN else 0)
 
 
-def _scores(pairs: list[tuple[dict[str, int], dict[str, int]]], labels: list[str]) -> dict[str, Any]:
+def score_pairs(pairs: list[tuple[dict[str, int], dict[str, int]]], labels: list[str]) -> dict[str, Any]:
     """Metrics of (gold, predicted) label dicts."""
     lesions = [c for c in LESIONS if c in labels]
     per = {label: Counts() for label in labels}
@@ -129,7 +129,7 @@ def evaluate(
             row[state_of(record, COVID)] = row.get(state_of(record, COVID), 0) + 1
     if not pairs:
         raise CtlabelError(f"{mined_path}: no record id matches an id of {gold_path}")
-    result = _scores(pairs, labels)
+    result = score_pairs(pairs, labels)
     result["records"] = len(pairs)
     if COVID in labels:
         result["covid_states_by_gold"] = covid_states
@@ -154,7 +154,7 @@ def _bootstrap(pairs, labels, rounds: int, seed: int) -> dict[str, list[float]]:
     rng = random.Random(seed)
     samples: dict[str, list[float]] = {}
     for _ in range(rounds):
-        scores = _scores([rng.choice(pairs) for _ in pairs], labels)
+        scores = score_pairs([rng.choice(pairs) for _ in pairs], labels)
         flat = {f"{label}.f1": v["f1"] for label, v in scores["labels"].items()}
         flat |= {k: scores[k] for k in ("micro_f1", "exact_match", "covid_accuracy") if scores.get(k) is not None}
         for key, value in flat.items():

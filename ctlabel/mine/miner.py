@@ -8,6 +8,7 @@ also weighs what argues against it: another pathogen or a control group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,7 +16,16 @@ from ctlabel import __version__
 from ctlabel.lexicon import Lexicon, load_lexicon
 from ctlabel.mine.nlp import Mention, build_nlp, mentions_of
 from ctlabel.mine.panels import clauses, panel_ranges
-from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, UNCERTAIN, strongest
+from ctlabel.mine.repair import Repaired, TextRepairer
+from ctlabel.schema import (
+    ABSENT,
+    COVID,
+    LESIONS,
+    NEGATIVE,
+    POSITIVE,
+    UNCERTAIN,
+    strongest,
+)
 
 OTHER = "other"
 MINER_VERSION = f"ctlabel-miner {__version__}"
@@ -23,8 +33,15 @@ MINER_VERSION = f"ctlabel-miner {__version__}"
 CONFIDENCE = {"positive": 0.95, "absent": 0.9, "negative": 0.85, "conflict": 0.6, "uncertain": 0.5}
 
 
-def _evidence(source: str, m: Mention, text: str, state: str, rule: str) -> dict[str, Any]:
-    return {"source": source, "start": m.start, "end": m.end, "text": text[m.start : m.end], "rule": rule, "state": state}
+def _evidence(source: str, m: Mention, text: str, repaired: Repaired | None, state: str, rule: str) -> dict[str, Any]:
+    """Evidence for ``m``, with offsets into the original ``text`` (also when ``m`` was found in its repair)."""
+    start, end = repaired.span(m.start, m.end) if repaired else (m.start, m.end)
+    return {"source": source, "start": start, "end": end, "text": text[start:end], "rule": rule, "state": state}
+
+
+def lexicon_words(lexicon: Lexicon) -> set[str]:
+    """The words of every lexicon term, for cutting glued text into words."""
+    return {w for c in lexicon.concepts.values() for t in (*c.terms, *c.uncertain) for w in re.findall(r"[a-z]+", t.lower())}
 
 
 def _clause_of(m: Mention, clause_ranges: tuple[tuple[int, int], ...]) -> int:
@@ -41,6 +58,7 @@ class Miner:
     def __init__(self, lexicon: Lexicon | str | None = None):
         self.lexicon = lexicon if isinstance(lexicon, Lexicon) else load_lexicon(lexicon)
         self.nlp = build_nlp(self.lexicon)
+        self.repair = TextRepairer(lexicon_words(self.lexicon))
         self.provenance = {"miner": MINER_VERSION, "lexicon": self.lexicon.hash, "source": "machine"}
 
     def mine(self, records: Iterable[dict[str, Any]], batch_size: int = 256) -> Iterator[dict[str, Any]]:
@@ -48,9 +66,11 @@ class Miner:
         records = list(records)
         # Sibling panels share their figure's caption: parse each distinct text once per batch.
         unique = list(dict.fromkeys(t["text"] for r in records for t in r["texts"]))
-        docs = dict(zip(unique, self.nlp.pipe(unique, batch_size=batch_size)))
+        repaired = [self.repair(text) for text in unique]
+        clean = [r.text if r else text for text, r in zip(unique, repaired)]
+        parsed_texts = dict(zip(unique, zip(repaired, self.nlp.pipe(clean, batch_size=batch_size))))
         for record in records:
-            parsed = [(t["source"], t["text"], docs[t["text"]]) for t in record["texts"]]
+            parsed = [(t["source"], t["text"], *parsed_texts[t["text"]]) for t in record["texts"]]
             yield self._decide(record, parsed)
 
     def mine_one(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -59,12 +79,13 @@ class Miner:
     def _decide(self, record: dict[str, Any], parsed: list) -> dict[str, Any]:
         per_label: dict[str, list[dict[str, Any]]] = {label: [] for label in (COVID, OTHER, *LESIONS)}
         fallback: dict[str, list[dict[str, Any]]] = {label: [] for label in per_label}
-        for source, text, doc in parsed:
+        for source, text, repaired, doc in parsed:
             mentions = mentions_of(doc)
             if not mentions:
                 continue  # no panel or clause work for a text that names nothing
-            ranges = panel_ranges(text, record.get("panel"))
-            clause_ranges = clauses(text) if any(m.label in (COVID, OTHER) for m in mentions) else ()
+            clean = repaired.text if repaired else text
+            ranges = panel_ranges(clean, record.get("panel"))
+            clause_ranges = clauses(clean) if any(m.label in (COVID, OTHER) for m in mentions) else ()
             for m in mentions:
                 if m.label not in per_label or not _in_ranges(m, ranges):
                     continue
@@ -72,9 +93,9 @@ class Miner:
                 if role == "ignore":
                     continue
                 state, rule = m.state, m.rule
-                if role == "supporting" and state == POSITIVE:
-                    state, rule = UNCERTAIN, f"{rule} | source.supporting:{source}"
-                evidence = _evidence(source, m, text, state, rule)
+                if role in ("supporting", "fallback") and state == POSITIVE:
+                    state, rule = UNCERTAIN, f"{rule} | source.{role}:{source}"
+                evidence = _evidence(source, m, text, repaired, state, rule)
                 if m.label in (COVID, OTHER):
                     evidence["_clause"] = (source, _clause_of(m, clause_ranges))
                 (fallback if role == "fallback" else per_label)[m.label].append(evidence)

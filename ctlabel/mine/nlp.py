@@ -1,7 +1,7 @@
 """The spaCy pipeline of the miner: a blank English tokenizer and two rule components.
 
 ``ctlabel_lexicon`` finds concept mentions and context cues with a PhraseMatcher built from the
-lexicon (plus a scan for terms glued together inside long tokens, which PDF extraction makes);
+lexicon (text damaged by PDF extraction is repaired before, by :mod:`ctlabel.mine.repair`);
 ``ctlabel_context`` gives each concept mention its state (positive, negative, uncertain) from the
 negation, uncertainty and resolution cues whose scope covers it. :func:`mentions_of` returns the
 result: a list of :class:`Mention`, with character offsets into the text.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_right
 from dataclasses import dataclass
 
 # thinc (under spaCy) imports torch whenever it is installed: ~2 s and ~650 MB that the miner never
@@ -24,14 +23,14 @@ try:
 finally:
     if _hide_torch:
         del sys.modules["torch"]
-from spacy.attrs import IDX, LENGTH  # noqa: E402
-from spacy.language import Language  # noqa: E402
-from spacy.matcher import PhraseMatcher  # noqa: E402
-from spacy.tokens import Doc  # noqa: E402
-from spacy.util import compile_infix_regex  # noqa: E402
+from spacy.attrs import IDX, LENGTH
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
+from spacy.util import compile_infix_regex
 
-from ctlabel.lexicon import Lexicon  # noqa: E402
-from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN  # noqa: E402
+from ctlabel.lexicon import Lexicon
+from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN
 
 # Cue kinds. "pseudo" cues only exist to shadow a negation such as "no change".
 NEG_PRE, NEG_POST = "negation.pre", "negation.post"
@@ -40,9 +39,6 @@ EXPOSURE = "exposure.pre"  # scope: the rest of the sentence
 RES_PRE, RES_POST = "resolution.pre", "resolution.post"
 PARTIAL_PRE, PARTIAL_POST = "partial.pre", "partial.post"
 PSEUDO, TERMINATE = "pseudo", "terminate"
-# Tokens of 16 or more word characters are scanned for glued terms.
-GLUED_MIN_LEN = 16
-_LONG_WORD = re.compile(r"[^\W\d_]{%d,}" % GLUED_MIN_LEN)
 _BOUNDARY = re.compile(r"[.;:!•](?=\s|$)")
 _SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
 
@@ -98,7 +94,7 @@ class _TextKeepingTokenizer:
         return doc
 
 
-def mentions_of(doc: Doc) -> list["Mention"]:
+def mentions_of(doc: Doc) -> list[Mention]:
     """The concept mentions the pipeline found in ``doc``, with their states."""
     return doc.user_data.get("ctl_mentions", [])
 
@@ -136,7 +132,6 @@ class LexiconMatcher:
     def __init__(self, nlp: Language, lexicon: Lexicon):
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.keys: dict[int, tuple[str, bool]] = {}
-        glued: dict[str, tuple[str, bool]] = {}
 
         def add(label: str, terms: tuple[str, ...], weak: bool = False) -> None:
             key = f"{label}|{int(weak)}"
@@ -148,10 +143,6 @@ class LexiconMatcher:
             add(concept.code, concept.terms)
             if concept.uncertain:
                 add(concept.code, concept.uncertain, weak=True)
-            for term in (*concept.terms, *concept.uncertain):
-                squashed = re.sub(r"[\s\-]", "", term.lower())
-                if len(squashed) >= 8:
-                    glued.setdefault(squashed, (concept.code, term in concept.uncertain))
         resolution_pre = tuple(t for t in lexicon.resolution_complete if t.endswith(" of"))
         partial_pre = tuple(t for t in lexicon.resolution_partial if t.endswith(" of"))
         for kind, terms in (
@@ -169,9 +160,6 @@ class LexiconMatcher:
         ):
             if terms:
                 add(kind, terms)
-        self.glued = glued
-        ordered = sorted(glued, key=len, reverse=True)
-        self.glued_re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, doc: Doc) -> Doc:
         concepts: list[Mention] = []
@@ -185,36 +173,9 @@ class LexiconMatcher:
                 lo, hi = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
                 m = Mention(label, lo, hi, start, end, text[lo:hi].lower(), weak)
                 (cues if "." in label or label in (PSEUDO, TERMINATE) else concepts).append(m)
-        if self.glued_re is not None and len(doc) and int(doc.to_array(LENGTH).max()) >= GLUED_MIN_LEN:
-            concepts.extend(self._glued(doc))
         doc.user_data["ctl_mentions"] = _longest_first(concepts)
         doc.user_data["ctl_cues"] = _longest_first(cues)
         return doc
-
-    def _glued(self, doc: Doc) -> list[Mention]:
-        """Terms inside words glued by PDF extraction, also across the previous word."""
-        found = []
-        starts = None
-        for word in _LONG_WORD.finditer(doc_text(doc)):
-            if starts is None:
-                starts = doc.to_array("IDX").tolist()
-            tok = doc[bisect_right(starts, word.end() - 1) - 1]
-            if tok.like_url:
-                continue
-            prev = doc[tok.i - 1] if tok.i and doc[tok.i - 1].is_alpha else None
-            head = prev.lower_ if prev is not None else ""
-            for hit in self.glued_re.finditer(head + tok.lower_):
-                if hit.end() <= len(head):
-                    continue
-                label, weak = self.glued[hit.group()]
-                if hit.start() < len(head):
-                    start, tok_start = prev.idx + hit.start(), prev.i
-                else:
-                    start, tok_start = tok.idx + hit.start() - len(head), tok.i
-                end = tok.idx + hit.end() - len(head)
-                found.append(Mention(label, start, end, tok_start, tok.i + 1, hit.group(), weak))
-        return found
-
 
 class ContextAssigner:
     """Give each concept mention a state from the cues whose scope reaches it."""

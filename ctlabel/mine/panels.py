@@ -15,23 +15,23 @@ import string
 from functools import lru_cache
 
 _ITEM = r"[A-La-l]\d?"
-_LIST = rf"{_ITEM}(?:\s*(?:,|and|&|-|–|to)\s*{_ITEM})*"
-_FIG = r"(?:(?:Supplementary\s+)?Fig(?:ure)?\.?\s*S?\d+\s*[.:]?\s*)?"
+_LIST = rf"{_ITEM}(?:\s*(?:,|(?i:and|to)|&|-|–)\s*{_ITEM})*"
+_FIG = r"(?:(?i:supplementary\s+)?(?i:fig(?:ure)?)\.?\s*S?\d+\s*[.:]?\s*)?"
 _LEADING = re.compile(
-    rf"^\s*{_FIG}(?:\(({_LIST})\)|({_LIST})(?:[.:,)](?=\s|$)|\s+(?=(?:were|was|is|are|shows?|showed)\b))"
+    rf"^\s*{_FIG}(?:\(({_LIST})\)|({_LIST})(?:[.:,)](?=\s|$)|\s+(?=(?i:were|was|is|are|shows?|showed)\b))"
     rf"|([a-l]|[B-HJ-L])\s+(?=[A-Z][a-z]))"
 )
-_TRAILING = re.compile(rf"\((?:Fig(?:ure)?\.?\s*S?\d+\s*)?({_LIST})\)")
+_TRAILING = re.compile(rf"\((?:(?i:fig(?:ure)?)\.?\s*S?\d+\s*)?({_LIST})\)")
 _CLAUSE_BREAK = re.compile(
     r"(?<=[.!?])\s+(?=[A-Z(]|[a-l]\s+[A-Z])|;\s*"
-    r"|,\s+(?=(?:and|while|whereas|but)\s(?!(?:in|on|at|of|to|the)\b))"  # "…, and in both lobes (C)" goes on
+    r"|,\s+(?=(?i:and|while|whereas|but)\s(?!(?i:in|on|at|of|to|the)\b))"  # "…, and in both lobes (C)" goes on
 )
 # "… 2019-CoV A and B were day 2; C and D were day 7": a panel list opening a clause mid-sentence.
 # Searched from its letters (fast), then checked for what precedes it.
-_LIST_CLAUSE = re.compile(rf"\b{_LIST}\s+(?:were|was|is|are)\b")
-_LIST_CONTINUES = re.compile(r"(?:[,&\-–]|\band|\bto)\s*$")
-_AND_NEXT = re.compile(r"\s+and\s+(?!(?:in|on|at|of|to|the)\b)(?!(?:\S+\s+){0,2}\()")
-_SEPARATOR = re.compile(r"\s*(,|and|&|-|–|to)\s*")
+_LIST_CLAUSE = re.compile(rf"\b{_LIST}\s+(?i:were|was|is|are)\b")
+_LIST_CONTINUES = re.compile(r"(?:[,&\-–]|\b(?i:and|to))\s*$")
+_AND_NEXT = re.compile(r"\s+(?i:and)\s+(?!(?i:in|on|at|of|to|the)\b)(?!(?:\S+\s+){0,2}\()")
+_SEPARATOR = re.compile(r"\s*(,|(?i:and|to)|&|-|–)\s*")
 
 Range = tuple[int, int]
 
@@ -48,7 +48,7 @@ def expand_panels(marker: str) -> set[str]:
     i = 0
     while i < len(parts):
         item = parts[i][:1].upper()
-        if i + 2 < len(parts) and parts[i + 1] in ("-", "–", "to"):
+        if i + 2 < len(parts) and parts[i + 1].lower() in ("-", "–", "to"):
             end = parts[i + 2][:1].upper()
             letters |= {chr(c) for c in range(ord(item), ord(end) + 1)} if item <= end else {item, end}
             i += 3
