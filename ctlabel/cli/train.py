@@ -32,7 +32,7 @@ def train_command(
     pretrained: bool | None = typer.Option(None, "--pretrained/--scratch", help="ImageNet weights from the local timm/HF cache."),
     weights: Path | None = typer.Option(None, "--weights", help="Backbone weights from this file."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast."),
+    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU or GPU has fast bf16)."),
     seed: int | None = typer.Option(None, "--seed"),
     select: str | None = typer.Option(None, "--select", help="Best checkpoint by val_covid_loss, val_loss, val_auc, val_f1 or val_accuracy."),
     patience: int | None = typer.Option(None, "--patience", help="Early stopping after N epochs without improvement (0: off)."),
@@ -79,12 +79,13 @@ def train_command(
 def predict_command(
     checkpoint: Path = typer.Argument(..., help="best.pt (or its run folder)."),
     images: list[Path] = typer.Argument(..., help="Image files."),
+    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU has fast bf16)."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """COVID and lesion probabilities per image."""
     from ctlabel.train.inference import predict
 
-    results = guarded(lambda: predict(checkpoint, list(images)))
+    results = guarded(lambda: predict(checkpoint, list(images), amp=amp))
     if json_out:
         print_json(results)
         return

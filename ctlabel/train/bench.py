@@ -1,16 +1,24 @@
-"""``ctlabel bench train``: training images/s, with data time and compute time apart."""
+"""``ctlabel bench train``: training images/s with data and compute time apart, beside a
+reference-style loop on the same images, model and machine."""
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import timm
+import torch
+import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 
 from ctlabel.train.config import TrainConfig
-from ctlabel.train.trainer import train
+from ctlabel.train.data import prepare
+from ctlabel.train.precision import describe
+from ctlabel.train.trainer import Trainer
 
 
 def _synthetic_dataset(root: Path, n: int) -> tuple[Path, Path]:
@@ -33,7 +41,47 @@ def _synthetic_dataset(root: Path, n: int) -> tuple[Path, Path]:
     return root / "labels.csv", root / "split.csv"
 
 
-def bench_train(backbone: str, image_size: int, batch_size: int, n_images: int, epochs: int, device: str, amp: bool) -> dict[str, Any]:
+class _SigmoidNet(nn.Module):
+    """The reference's network: probabilities out of forward (sigmoid inside the model)."""
+
+    def __init__(self, backbone: str, outputs: int):
+        super().__init__()
+        self.net = timm.create_model(backbone, pretrained=False, num_classes=outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x))
+
+
+def reference_epoch(paths: list[Path], targets: torch.Tensor, backbone: str, image_size: int, batch_size: int) -> dict[str, float]:
+    """One epoch the way the reference trains: PIL decode and torchvision transforms of every
+    image every epoch, sigmoid in forward, a per-sample loss loop, float32, contiguous, CPU."""
+    from torchvision import transforms
+
+    torch.manual_seed(0)
+    transform = transforms.Compose([
+        transforms.Resize((image_size, image_size)),
+        transforms.RandomAffine(0, shear=float(np.degrees(0.2)), scale=(0.8, 1.2)),
+        transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(),
+        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ])
+    model = _SigmoidNet(backbone, targets.shape[1]).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-5, weight_decay=5e-4)
+    start = time.perf_counter()
+    for i in range(0, len(paths), batch_size):
+        x = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths[i : i + batch_size]])
+        y = targets[i : i + batch_size]
+        out = model(x)
+        loss = sum(F.binary_cross_entropy(out[k], y[k]) for k in range(len(y))) / len(y)
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[union-attr]
+        optimizer.step()
+    seconds = time.perf_counter() - start
+    return {"images": len(paths), "seconds": seconds, "images_per_s": len(paths) / seconds}
+
+
+def bench_train(backbone: str, image_size: int, batch_size: int, n_images: int, epochs: int, device: str,
+                amp: bool | None, reference: bool = True) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         labels, split = _synthetic_dataset(root, n_images)
@@ -42,11 +90,25 @@ def bench_train(backbone: str, image_size: int, batch_size: int, n_images: int, 
             backbone=backbone, image_size=image_size, batch_size=batch_size, epochs=epochs, device=device, amp=amp,
             bootstrap=0, cache_dir=str(root / "cache"),
         )
-        result = train(config, log=lambda line: None)
+        t0 = time.perf_counter()
+        data = prepare(config)
+        decode_s = time.perf_counter() - t0
+        trainer = Trainer(config, data, log=lambda line: None)
+        result = trainer.fit()
+        ran = describe(trainer.device, trainer.amp, config.channels_last)
+        ref = None
+        if reference and trainer.device.type == "cpu":
+            train = data.splits["train"]
+            paths = [root / "images" / n for n in train.names]
+            ref = reference_epoch(paths, (train.targets == 1).float(), backbone, image_size, batch_size)
     epochs_out = [
         {"epoch": h["epoch"], "images_per_s": h["images_per_s"], "data_s": h["data_s"], "compute_s": h["compute_s"],
          "epoch_s": h["epoch_s"], "data_share": h["data_s"] / h["epoch_s"]}
         for h in result.history
     ]
-    return {"backbone": backbone, "image_size": image_size, "batch_size": batch_size, "device": device, "amp": amp,
-            "train_images": n_images - n_images // 8, "epochs": epochs_out}
+    out: dict[str, Any] = {"backbone": backbone, "image_size": image_size, "batch_size": batch_size, "precision": ran,
+                           "train_images": len(data.splits["train"].names), "decode_once_s": decode_s, "epochs": epochs_out}
+    if ref is not None:
+        out["reference"] = ref
+        out["speedup"] = epochs_out[-1]["images_per_s"] / ref["images_per_s"]
+    return out

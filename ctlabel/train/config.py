@@ -33,7 +33,7 @@ class TrainConfig:
     pretrained: bool = False
     weights: str | None = None
     device: str = "auto"
-    amp: bool = False
+    amp: bool | None = None  # None: bf16 autocast where the chip has fast bf16
     channels_last: bool = True
     seed: int = 0
     select: str = "val_covid_loss"

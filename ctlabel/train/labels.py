@@ -25,7 +25,7 @@ class LabelSet:
     def counts(self) -> dict[str, int]:
         return {code: int((self.targets[:, i] == 1).sum()) for i, code in enumerate(LABEL_ORDER)}
 
-    def subset(self, names: list[str]) -> "LabelSet":
+    def subset(self, names: list[str]) -> LabelSet:
         index = {n: i for i, n in enumerate(self.names)}
         return LabelSet(self.path, names, self.targets[[index[n] for n in names]])
 

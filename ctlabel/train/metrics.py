@@ -53,7 +53,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict
         "recall": recall,
         "f1": f1,
         "auc": auc(y, p),
-        "n": int(len(y)),
+        "n": len(y),
         "positives": int(y.sum()),
     }
 

@@ -1,5 +1,5 @@
 """The training loop: joint COVID + lesion loss, best checkpoint by a validation metric, early
-stopping, exact resume, AMP and channels_last on GPU, DDP under torchrun."""
+stopping, exact resume, bf16 autocast and channels_last (CPU and GPU), DDP under torchrun."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from ctlabel.train.labels import LABEL_ORDER
 from ctlabel.train.metrics import binary_metrics, evaluate_outputs
 from ctlabel.train.model import build_model
 from ctlabel.train.plots import plot_curves
+from ctlabel.train.precision import autocast, describe, memory_format, resolve_amp
 
 LOWER_IS_BETTER = {"val_covid_loss", "val_loss"}
 
@@ -78,7 +79,7 @@ def _device(config: TrainConfig) -> torch.device:
     if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
             raise CtlabelError("--device cuda: no CUDA device here")
-        local = int(os.environ.get("LOCAL_RANK", 0))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
         return torch.device("cuda", local)
     return torch.device("cpu")
 
@@ -87,8 +88,8 @@ class Trainer:
     def __init__(self, config: TrainConfig, data: Prepared, log: Callable[[str], None] = print, progress=None):
         self.config, self.data, self.log, self.progress = config, data, log, progress
         self.out = Path(config.out)
-        self.world = int(os.environ.get("WORLD_SIZE", 1))
-        self.rank = int(os.environ.get("RANK", 0))
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
         self.device = _device(config)
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
@@ -96,7 +97,7 @@ class Trainer:
         outputs = 1 if config.baseline else len(LABEL_ORDER)
         self.model, self.weights_source = build_model(config.backbone, outputs, config.pretrained,
                                                       Path(config.weights) if config.weights else None)
-        self.memory_format = torch.channels_last if (self.device.type == "cuda" and config.channels_last) else torch.contiguous_format
+        self.memory_format = memory_format(config.channels_last)
         self.model.to(self.device, memory_format=self.memory_format)
         self.net = self.model
         if self.world > 1:
@@ -104,7 +105,7 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.amp_dtype = torch.bfloat16 if config.amp else None
+        self.amp = resolve_amp(config.amp, self.device)
         self.history: list[dict[str, Any]] = []
         self.best: float | None = None
         self.best_epoch = -1
@@ -119,6 +120,7 @@ class Trainer:
             "backbone": self.config.backbone,
             "image_size": self.config.image_size,
             "weights_source": self.weights_source,
+            "precision": describe(self.device, self.amp, self.config.channels_last),
             "ctlabel": __version__,
         }
 
@@ -163,7 +165,7 @@ class Trainer:
         return x.contiguous(memory_format=self.memory_format), split.targets[index].to(self.device)
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+        return autocast(self.device, self.amp)
 
     def train_epoch(self) -> dict[str, float]:
         split = self.data.splits["train"]
@@ -284,12 +286,14 @@ class Trainer:
 
 def train(config: TrainConfig, resume: bool = False, log: Callable[[str], None] = print, progress=None) -> RunResult:
     """Prepare the data, build the model, train; under torchrun every rank trains, rank 0 reports."""
-    if int(os.environ.get("RANK", 0)):
+    if int(os.environ.get("RANK", "0")):
         log, progress = (lambda line: None), None
     data = prepare(config)
     for name, counts in data.counts.items():
         log(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     trainer = Trainer(config, data, log, progress)
+    log(f"precision: {'bfloat16 autocast' if trainer.amp else 'float32'}, "
+        f"{'channels_last' if config.channels_last else 'contiguous'} on {trainer.device.type}")
     if resume:
         trainer.resume()
     try:
