@@ -165,8 +165,8 @@ def test_a_pdf_over_the_time_limit_is_skipped(tmp_path):
     out = tmp_path / "out.jsonl"
     result = runner.invoke(app, ["mine", "pdf", str(tmp_path / "slow.pdf"), "-o", str(out), "--figures-dir",
                                  str(tmp_path / "f"), "--timeout", "0.01", "--json"])
-    assert result.exit_code == 0
-    assert "took longer than" in json.loads(result.stdout)["skipped"][0]
+    assert result.exit_code == 2 and "took longer than" in result.output  # the only PDF: nothing to write
+    assert not out.exists()
 
 
 def test_a_picture_stored_as_strips_is_one_image(tmp_path):

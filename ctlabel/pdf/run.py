@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
-from ctlabel.io import atomic_write, dump_record
+from ctlabel.io import atomic_write, check_outputs, dump_record
 from ctlabel.mine.miner import Miner
 from ctlabel.pdf.extract import PdfResult, PdfSkip, extract_pdf
+from ctlabel.pdf.store import FigureClash, FigureStore, doc_ids
 from ctlabel.schema import empty_record
 
 
@@ -25,6 +28,7 @@ class PdfSummary:
     captions: int = 0
     figures: int = 0
     images: int = 0
+    resumed: int = 0  # PDFs finished by an earlier run and not extracted again
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
 
@@ -43,10 +47,11 @@ def find_pdfs(paths: list[Path]) -> list[Path]:
             raise CtlabelError(f"{path}: no such file or folder")
     if not found:
         raise CtlabelError(f"no PDF found in {', '.join(map(str, paths))}")
-    return found
+    return list({p.resolve(): p for p in found}.values())  # a PDF named twice is read once
 
 
 def _work(path: Path, figures_dir: Path, dpi: int, conn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report, once
     try:
         conn.send(("ok", extract_pdf(path, figures_dir, dpi)))
     except PdfSkip as exc:
@@ -57,16 +62,17 @@ def _work(path: Path, figures_dir: Path, dpi: int, conn) -> None:
         conn.close()
 
 
-def extract_all(pdfs: list[Path], figures_dir: Path, dpi: int, processes: int, timeout: float) -> Iterator[tuple[Path, str, Any]]:
-    """(pdf, "ok"|"skip", result or reason) for each PDF, in input order; at most ``processes`` at once."""
+def extract_all(jobs: list[tuple[Path, Path]], dpi: int, processes: int, timeout: float) -> Iterator[tuple[Path, str, Any]]:
+    """(pdf, "ok"|"skip", result or reason) for each (pdf, figures folder), in input order; at most
+    ``processes`` at once (daemons: they end with the parent)."""
     ctx = mp.get_context("fork")
-    pending = list(enumerate(pdfs))
+    pending = list(enumerate(jobs))
     running: dict[int, tuple[Path, Any, Any, float]] = {}
     done: dict[int, tuple[Path, str, Any]] = {}
     emitted = 0
     while pending or running:
         while pending and len(running) < processes:
-            index, pdf = pending.pop(0)
+            index, (pdf, figures_dir) = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_work, args=(pdf, figures_dir, dpi, child), daemon=True)
             proc.start()
@@ -114,16 +120,32 @@ def mine_pdfs(
 ) -> PdfSummary:
     """Extract every PDF's figures and mine their captions into ``output`` (same schema as mine captions)."""
     pdfs = find_pdfs(paths)
+    check_outputs([output], [*pdfs, lexicon])
+    if not timeout > 0:
+        raise CtlabelError(f"--timeout {timeout:g}: the seconds allowed per PDF must be more than 0")
     summary = PdfSummary(str(output))
     miner = Miner(lexicon)
     start = time.perf_counter()
+    store, ids = FigureStore(figures_dir, dpi), doc_ids(pdfs)
+    keys = {pdf: store.key(pdf) for pdf in pdfs}
+    resumed = {pdf: r for pdf in pdfs if (r := store.finished(pdf, ids[pdf], keys[pdf]))}
+    jobs = [(pdf, store.staging(ids[pdf])) for pdf in pdfs if pdf not in resumed]
+    extracted = extract_all(jobs, dpi, max(1, processes), timeout)
     records = []
-    for pdf, status, payload in extract_all(pdfs, figures_dir, dpi, max(1, processes), timeout):
+    for pdf in pdfs:
+        status, payload = ("ok", resumed[pdf]) if pdf in resumed else next(extracted)[1:]
         if progress:
             progress(1)
+        if status == "ok" and pdf not in resumed:
+            try:  # the paper's figures move into place together, noted as finished
+                payload = store.commit(pdf, ids[pdf], keys[pdf], payload)
+            except FigureClash as exc:
+                status, payload = "skip", str(exc)
         if status == "skip":
+            shutil.rmtree(store.staging(ids[pdf]), ignore_errors=True)
             summary.skipped.append(f"{pdf}: {payload}")
             continue
+        summary.resumed += pdf in resumed
         result: PdfResult = payload
         summary.pdfs += 1
         summary.pages += result.pages
@@ -133,6 +155,9 @@ def mine_pdfs(
         if not result.figures:
             summary.skipped.append(f"{pdf}: no figure image found ({result.captions} captions)")
         records += [_record(f, output.parent) for f in result.figures]
+    store.tidy()
+    if summary.pdfs == 0:
+        raise CtlabelError(f"no PDF could be read ({len(summary.skipped)} skipped; first: {summary.skipped[0]})")
     with atomic_write(output) as fh:
         for record in miner.mine(records):
             fh.write(dump_record(record))
