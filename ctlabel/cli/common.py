@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ctlabel.errors import CtlabelError
@@ -18,6 +20,24 @@ console = Console()
 err_console = Console(stderr=True)
 DEBUG = {"on": False}
 T = TypeVar("T")
+
+
+class OneLineUsage(TyperGroup):
+    """The command group whose usage errors are one line (``error: … (see 'ctlabel x --help')``), exit 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(0)
+        except UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "ctlabel"
+            err_console.print(f"[bold red]error:[/] {exc.format_message()} (see '{where} --help')", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def guarded(fn: Callable[[], T]) -> T:

@@ -6,13 +6,14 @@ import typer
 
 from ctlabel import __version__
 from ctlabel.cli import bench, evaluate, evaluate_pdf, export, mine, review, run, train
-from ctlabel.cli.common import DEBUG
+from ctlabel.cli.common import DEBUG, OneLineUsage
 
 app = typer.Typer(
     help="Turn the text around chest CT images into COVID-19 and lesion labels, and train on them.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    cls=OneLineUsage,
 )
 app.command("run")(run.run_command)
 app.add_typer(mine.app, name="mine")
