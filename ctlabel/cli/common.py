@@ -10,14 +10,15 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperGroup
+
+from ctlabel.errors import CtlabelError
+
 try:  # typer >= 0.25 carries its own click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover
     from click.exceptions import NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from ctlabel.errors import CtlabelError
 
 console = Console()
 err_console = Console(stderr=True)
