@@ -53,6 +53,10 @@ def train_command(
         patience=patience, skip_missing=skip_missing,
     )
 
+    for name, value in (("--lr", lr), ("--weight-decay", weight_decay), ("--covid-weight", covid_weight)):
+        if value is not None and (value < 0 or (name == "--lr" and value == 0)):
+            raise typer.BadParameter(f"{name} {value:g}: must be {'more than' if name == '--lr' else 'at least'} 0")
+
     def run():
         config = make_config(options)
         with progress_bar("training", None) as advance:

@@ -147,6 +147,13 @@ class Trainer:
         state = torch.load(path, map_location=self.device, weights_only=False)
         if state["backbone"] != self.config.backbone or state["labels"] != self._meta()["labels"]:
             raise CtlabelError(f"{path}: was trained with {state['backbone']} and {len(state['labels'])} outputs; the settings differ")
+        before = state.get("config", {})
+        for key in ("image_size", "baseline", "lesion_policy"):
+            if key in before and before[key] != getattr(self.config, key):
+                raise CtlabelError(
+                    f"{path}: was trained with {key} {before[key]!r}, not {getattr(self.config, key)!r}; "
+                    "resume with the same settings or start a new --out"
+                )
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.history, self.best, self.best_epoch = state["history"], state["best"], state["best_epoch"]
