@@ -25,9 +25,20 @@ LEDGER = typer.Option(None, "--ledger", help="Push ledger file (default: in ~/.c
 
 
 def connect(url: str | None, api_key: str | None) -> "Server":
+    from urllib.parse import urlparse
+
+    from ctlabel.errors import CtlabelError
     from ctlabel.review.server import Server
 
-    return Server(url or os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080"), api_key or os.environ.get("LABEL_STUDIO_API_KEY"))
+    url = url or os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080")
+    parts = urlparse(url)
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        parts = urlparse("")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CtlabelError(f"--url {url!r} (or $LABEL_STUDIO_URL): not an http(s) address like http://localhost:8080")
+    return Server(url, api_key or os.environ.get("LABEL_STUDIO_API_KEY"))
 
 
 @app.command("push")
