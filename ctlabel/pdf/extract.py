@@ -19,6 +19,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 
 from ctlabel.pdf.layout import Caption, is_running, page_lines, running_lines, find_captions
 from ctlabel.pdf.regions import assign_captions, assign_panels, drawing_regions, image_regions, near_any, reading_order
+from ctlabel.pdf.words import Vocabulary, join_lines, page_words
 
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s;,\"'<>]+[^\s;,\"'<>.)])")
 
@@ -56,11 +57,12 @@ def _document_text(pdf, first_lines) -> tuple[str, str | None]:
     """Title and abstract (for the COVID flag) and the DOI the first page shows."""
     meta_title = str((pdf.metadata or {}).get("Title") or "").strip()
     body = [ln for ln in first_lines if ln.text.strip()]
+    vocabulary = body[0].vocabulary if body else None
     title = meta_title
     if not title and body:
         biggest = max(ln.size for ln in body)
-        title = " ".join(ln.text for ln in body if ln.size >= biggest - 0.5)
-    text = " ".join(ln.text for ln in body)
+        title = join_lines([ln for ln in body if ln.size >= biggest - 0.5], vocabulary)[0]
+    text = join_lines(body, vocabulary)[0]
     start = re.search(r"\babstract\b", text, re.I)
     abstract = text[start.start() : start.start() + 1500] if start else ""
     doi = DOI.search(text)
@@ -101,9 +103,10 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150) -> PdfResult:
             for i in sideways:
                 pages[i] = upright.pages[i]
         layouts = []
+        vocabulary = Vocabulary()
         for page in pages:
-            words = page.extract_words(extra_attrs=["size"])
-            layouts.append((page, words, page_lines(words, page.width)))
+            words = page_words(page)
+            layouts.append((page, words, page_lines(words, page.width, vocabulary)))
         running = running_lines([lines for _, _, lines in layouts], [p.height for p, _, _ in layouts])
         document, doi = _document_text(pdf, layouts[0][2])
         figures_dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +133,7 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150) -> PdfResult:
                     result.figures.append({
                         "id": target.stem, "doc_id": doc_id, "doi": doi, "page": number, "figure": caption.label,
                         "panel": region.panel, "image": str(target), "bbox": [round(v, 2) for v in region.bbox],
-                        "kind": region.kind, "caption": caption.text, "document": document,
+                        "kind": region.kind, "caption": caption.text, "caption_boxes": caption.word_boxes(), "document": document,
                     })
     finally:
         pdf.close()

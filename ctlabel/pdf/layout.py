@@ -10,6 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ctlabel.pdf.words import SOFT_HYPHEN, Box, Vocabulary, join_lines
+
 CAPTION_START = re.compile(
     r"^(?:Supplementary\s+|Supplemental\s+)?(?:Figure|FIGURE|Fig\.?|FIG\.?)\s*(S?\d+[A-Za-z]?)(?=[\s.:|\-–—)]|$)\s*([.:|\-–—)])?"
 )
@@ -27,6 +29,8 @@ class Line:
     size: float
     column: int = 0  # 0 full width, 1 left, 2 right
     band: int = 0  # index of the full-width line above (bands are read one after another)
+    boxes: list[Box | None] = field(default_factory=list, repr=False)  # per character of text; None between words
+    vocabulary: Vocabulary | None = field(default=None, repr=False, compare=False)  # the document's words
 
     @property
     def height(self) -> float:
@@ -41,21 +45,27 @@ class Caption:
 
     @property
     def text(self) -> str:
-        joined = ""
-        for line in self.lines:
-            if joined.endswith("-") and not joined.endswith(" -"):
-                joined = joined[:-1] + line.text  # a word hyphenated over two lines
-            else:
-                joined = f"{joined} {line.text}" if joined else line.text
-        return joined
+        """The caption's lines joined, words broken by a line-break hyphen made whole."""
+        return join_lines(self.lines, self.first.vocabulary)[0]
+
+    def char_boxes(self) -> list[Box | None]:
+        """The page box of each character of ``text`` (None for a space put between words)."""
+        return join_lines(self.lines, self.first.vocabulary)[1]
+
+    def word_boxes(self) -> list[list[float]]:
+        """``[start, end, x0, top, x1, bottom]`` for each printed piece of a word: ``text[start:end]``
+        and its box on the page (a word broken over two lines has two pieces)."""
+        return printed_runs(self.char_boxes())
 
     @property
     def first(self) -> Line:
         return self.lines[0]
 
 
-def page_lines(words: list[dict], width: float) -> list[Line]:
-    """Lines from pdfplumber words, with their column and band, sorted in reading order."""
+def page_lines(words: list[dict], width: float, vocabulary: Vocabulary | None = None) -> list[Line]:
+    """Lines from words (``ctlabel.pdf.words``), with their column and band, sorted in reading
+    order; the lines' words are added to the document's ``vocabulary`` (which captions use to join
+    words broken over two lines)."""
     rows: list[list[dict]] = []
     for word in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
         if rows and abs(rows[-1][0]["top"] - word["top"]) < 2.5:
@@ -80,16 +90,52 @@ def page_lines(words: list[dict], width: float) -> list[Line]:
         if line.column == 0:
             band += 1
         line.band = band
-    return sorted(lines, key=lambda ln: (ln.band, ln.column, ln.top, ln.x0))
+    lines.sort(key=lambda ln: (ln.band, ln.column, ln.top, ln.x0))
+    if vocabulary is not None:
+        vocabulary.add(line.text for line in lines)
+        for line in lines:
+            line.vocabulary = vocabulary
+    return lines
 
 
 def _line(words: list[dict]) -> Line:
+    """Words joined by single spaces; a soft hyphen is kept only at the end of the line."""
+    texts: list[str] = []
+    boxes: list[Box | None] = []
+    for k, word in enumerate(words):
+        text, pieces = word["text"], word.get("boxes") or [None] * len(word["text"])
+        if text.endswith(SOFT_HYPHEN) and k < len(words) - 1 and len(text) > 1:
+            text, pieces = text[:-1], pieces[:-1]
+        if texts:
+            boxes.append(None)
+        texts.append(text)
+        boxes.extend(pieces)
     return Line(
-        " ".join(w["text"] for w in words),
+        " ".join(texts),
         min(w["x0"] for w in words), max(w["x1"] for w in words),
         min(w["top"] for w in words), max(w["bottom"] for w in words),
-        max(float(w.get("size") or 0) for w in words),
+        max(float(w.get("size") or 0) for w in words), boxes=boxes,
     )
+
+
+def printed_runs(boxes: list[Box | None]) -> list[list[float]]:
+    """Runs of characters printed side by side on one line (no space between, no jump back to the
+    left or to another line) as ``[start, end, x0, top, x1, bottom]``."""
+    runs: list[list[float]] = []
+    prev: Box | None = None
+    for k, box in enumerate(boxes):
+        if box is None:
+            prev = None
+            continue
+        same_line = prev is not None and box[0] >= prev[0] - 0.5 and abs(box[1] - prev[1]) < 0.5 * (prev[3] - prev[1])
+        if same_line:
+            run = runs[-1]
+            run[1] = k + 1
+            run[2:] = [min(run[2], box[0]), min(run[3], box[1]), max(run[4], box[2]), max(run[5], box[3])]
+        else:
+            runs.append([k, k + 1, *box])
+        prev = box
+    return [[int(r[0]), int(r[1]), *(round(v, 2) for v in r[2:])] for r in runs]
 
 
 def _signature(text: str) -> str:

@@ -108,7 +108,7 @@ def _record(figure: dict[str, Any], out_dir: Path) -> dict[str, Any]:
         "doc_id": figure["doc_id"], "doi": figure["doi"], "page": figure["page"], "figure": figure["figure"],
         "panel": figure["panel"], "image": os.path.relpath(figure["image"], out_dir), "bbox": figure["bbox"],
     })
-    record["texts"] = [{"source": "caption", "text": figure["caption"]}]
+    record["texts"] = [{"source": "caption", "text": figure["caption"], "boxes": figure["caption_boxes"]}]
     if figure["document"]:
         record["texts"].append({"source": "document", "text": figure["document"]})
     return record
