@@ -32,6 +32,7 @@ class Lexicon:
     concepts: dict[str, Concept]
     negation_pre: tuple[str, ...]
     negation_post: tuple[str, ...]
+    negation_result: tuple[str, ...]
     uncertainty_pre: tuple[str, ...]
     uncertainty_post: tuple[str, ...]
     exposure: tuple[str, ...]
@@ -40,6 +41,7 @@ class Lexicon:
     resolution_complete: tuple[str, ...]
     resolution_partial: tuple[str, ...]
     max_scope: int
+    result_scope: int
     lesion_sources: dict[str, str] = field(default_factory=dict)
     covid_sources: dict[str, str] = field(default_factory=dict)
     path: str = ""
@@ -92,6 +94,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
         concepts=concepts,
         negation_pre=_strings(ctx.get("negation", {}), "pre", where),
         negation_post=_strings(ctx.get("negation", {}), "post", where),
+        negation_result=_strings(ctx.get("negation", {}), "result", where),
         uncertainty_pre=_strings(ctx.get("uncertainty", {}), "pre", where),
         uncertainty_post=_strings(ctx.get("uncertainty", {}), "post", where),
         exposure=_strings(ctx.get("exposure", {}), "pre", where),
@@ -100,6 +103,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
         resolution_complete=_strings(ctx.get("resolution", {}), "complete", where),
         resolution_partial=_strings(ctx.get("resolution", {}), "partial", where),
         max_scope=int(ctx.get("max_scope", 6)),
+        result_scope=int(ctx.get("negation", {}).get("result_scope", 3)),
         lesion_sources=_sources(data, "lesions", path),
         covid_sources=_sources(data, "covid", path),
         path=str(path),

@@ -33,7 +33,7 @@ from ctlabel.lexicon import Lexicon
 from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN
 
 # Cue kinds. "pseudo" cues only exist to shadow a negation such as "no change".
-NEG_PRE, NEG_POST = "negation.pre", "negation.post"
+NEG_PRE, NEG_POST, NEG_RESULT = "negation.pre", "negation.post", "negation.result"
 UNC_PRE, UNC_POST = "uncertainty.pre", "uncertainty.post"
 EXPOSURE = "exposure.pre"  # scope: the rest of the sentence
 RES_PRE, RES_POST = "resolution.pre", "resolution.post"
@@ -104,9 +104,9 @@ def doc_text(doc: Doc) -> str:
 
 
 def make_tokenizer_nlp() -> Language:
-    """A blank English pipeline whose tokenizer also splits on brackets and slashes."""
+    """A blank English pipeline whose tokenizer also splits on brackets, slashes and double quotes."""
     nlp = spacy.blank("en")
-    infixes = list(nlp.Defaults.infixes) + [r"[\(\)\[\]/]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
+    infixes = list(nlp.Defaults.infixes) + [r"[\(\)\[\]/\"]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.tokenizer = _TextKeepingTokenizer(nlp.tokenizer)
     return nlp
@@ -148,6 +148,7 @@ class LexiconMatcher:
         for kind, terms in (
             (NEG_PRE, lexicon.negation_pre),
             (NEG_POST, lexicon.negation_post),
+            (NEG_RESULT, lexicon.negation_result),
             (UNC_PRE, lexicon.uncertainty_pre),
             (UNC_POST, lexicon.uncertainty_post),
             (EXPOSURE, lexicon.exposure),
@@ -180,8 +181,9 @@ class LexiconMatcher:
 class ContextAssigner:
     """Give each concept mention a state from the cues whose scope reaches it."""
 
-    def __init__(self, max_scope: int):
+    def __init__(self, max_scope: int, result_scope: int):
         self.max_scope = max_scope
+        self.result_scope = result_scope
 
     def __call__(self, doc: Doc) -> Doc:
         mentions: list[Mention] = mentions_of(doc)
@@ -208,6 +210,14 @@ class ContextAssigner:
                     dist = m.tok_start - cue.tok_end
                     if best_dist is None or dist < best_dist:
                         best, best_dist = cue, dist
+                continue
+            if cue.label == NEG_RESULT:  # a result right after its concept; a colon does not end it
+                dist = cue.tok_start - m.tok_end
+                between = doc_text(doc)[m.end : cue.start]
+                if 0 <= dist <= self.result_scope and not any(c in between for c in ".;!,") and (
+                    best_dist is None or dist < best_dist
+                ):
+                    best, best_dist = cue, dist
                 continue
             if cue.label.endswith(".pre") and cue.tok_end <= m.tok_start:
                 lo, hi, chars = cue.tok_end, m.tok_start, (cue.end, m.start)
@@ -250,14 +260,14 @@ def _make_lexicon_matcher(nlp: Language, name: str, lexicon_path: str | None) ->
     return LexiconMatcher(nlp, load_lexicon(lexicon_path))
 
 
-@Language.factory("ctlabel_context", default_config={"max_scope": 6})
-def _make_context(nlp: Language, name: str, max_scope: int) -> ContextAssigner:
-    return ContextAssigner(max_scope)
+@Language.factory("ctlabel_context", default_config={"max_scope": 6, "result_scope": 3})
+def _make_context(nlp: Language, name: str, max_scope: int, result_scope: int) -> ContextAssigner:
+    return ContextAssigner(max_scope, result_scope)
 
 
 def build_nlp(lexicon: Lexicon) -> Language:
     """The miner's pipeline for ``lexicon``: tokenizer → ctlabel_lexicon → ctlabel_context."""
     nlp = make_tokenizer_nlp()
     nlp.add_pipe("ctlabel_lexicon", config={"lexicon_path": lexicon.path or None})
-    nlp.add_pipe("ctlabel_context", config={"max_scope": lexicon.max_scope})
+    nlp.add_pipe("ctlabel_context", config={"max_scope": lexicon.max_scope, "result_scope": lexicon.result_scope})
     return nlp

@@ -92,20 +92,23 @@ def _mojibake_edits(text: str) -> list[Edit]:
 _ODD_SPACE = re.compile(r"[\t\n\r\f\v]|  ")
 _SPACE_RUN = re.compile(r"\s{2,}|[\t\n\r\f\v]")
 _LINE_HYPHEN = re.compile(r"([A-Za-z]+)-[ \t]*\r?\n\s*([a-z]+)")
-_HYPHEN_GAP = re.compile(r"(?<=[A-Za-z0-9]-)\s+(?!(?:and|or|nor|to|&)\b)(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])\s+(?=-[A-Za-z])")
+_HYPHEN_GAP = re.compile(r"(?<=[A-Za-z0-9]-)\s+(?!(?:and|or|nor|to|&)\b)(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])\s+(?=-[A-Za-z0-9])")
 
 # --- glued words ----------------------------------------------------------------------------------
-_GLUE_TRIGGER = re.compile(r"[A-Za-z]{12,}|[,)][A-Za-z]|[A-Za-z]\(|[a-z]{2}[A-Z]{2}|[a-z]{3}[A-Z][a-z]{2}|[A-Z]{2}[a-z]{3}|\d[A-Za-z]{3}|[a-z]{2}\d|\([A-La-l](?:and|or|to)[A-La-l]\)|[A-Za-z0-9)][.;:][A-Za-z(]{2}")
+_GLUE_TRIGGER = re.compile(r"[A-Za-z]{12,}|[,)][A-Za-z]|[A-Za-z]\(|[a-z]{2}[A-Z]{2}|[a-z]{3}[A-Z][a-z]{2}|[A-Z]{2}[a-z]{3}|[A-Z]{3}[a-z]{2}|\d[A-Za-z]{3}|\d[A-Z]{2}|[a-z]{2}\d|\([A-La-l](?:and|or|to)[A-La-l]\)|[A-Za-z0-9)][.;:][A-Za-z(]{2}")
 _GLUE_POINTS = re.compile(
     r"(?<=[A-Za-z0-9)][.;:])(?=[A-Za-z(][A-Za-z])"  # "Figure1.Chest", "day 5;CT"
     r"|(?<=[,)])(?=[A-Za-z])|(?<=[A-Za-z])(?=\()"  # "lung(A)and", "onset,and"
-    r"|(?<=\d)(?=[A-Za-z]{3})|(?<=[a-z]{2})(?=\d)"  # "19pneumonia", "with2019"
-    r"|(?<=[a-z]{2})(?=[A-Z]{2})|(?<=[a-z]{3})(?=[A-Z][a-z]{2})|(?<=[A-Z]{2})(?=[a-z]{3})"  # noGGO lungsChest CTimages
+    r"|(?<=\d)(?=[A-Za-z]{3}|[A-Z]{2})|(?<=[a-z]{2})(?=\d)"  # "19pneumonia", "19RT-PCR", "with2019"
+    r"|(?<=[a-z]{2})(?=[A-Z]{2})|(?<=[a-z]{3})(?=[A-Z][a-z]{2})|(?<=[A-Z]{2})(?=[a-z]{3})|(?<=[A-Z]{3})(?=[a-z]{2})"  # noGGO lungsChest CTimages GGOin
 )
 _LETTER_RUN = re.compile(r"[A-Za-z]{4,}")
 _PANEL_PAIR = re.compile(r"\([A-La-l](and|or|to)[A-La-l]\)")  # "(candd)" → "(c and d)"
 _MAX_WORD = 24
+_MAX_UNKNOWN = 12
 _UNKNOWN_PER_CHAR = math.log(10)
+_PIECE_COST = math.log(3000)
+_PANEL_LETTER_COST = 12.0  # as a word of moderate frequency
 _SINGLE_LETTERS = {"a", "i"}
 
 
@@ -149,6 +152,10 @@ class Repaired:
         return Repaired("".join(parts), lo, hi)
 
 
+def _plural(word: str) -> str:
+    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u") else word + "s"
+
+
 class WordModel:
     """Unigram costs (-log p) of English words, for cutting glued text into words."""
 
@@ -160,11 +167,11 @@ class WordModel:
             counts[word] = float(count)
         for word, count in list(counts.items()):  # plurals the dictionary lacks ("opacities")
             if len(word) > 3 and word.isalpha() and not word.endswith("s"):
-                plural = word[:-1] + "ies" if word.endswith("y") and word[-2] not in "aeiou" else word + "s"
-                counts.setdefault(plural, count / 4)
+                counts.setdefault(_plural(word), count / 4)
         common = sorted(counts.values())[-2000]
-        for word in extra_words:  # the lexicon's words count as common words
-            counts[word] = max(counts.get(word, 0.0), common)
+        for word in extra_words:  # the lexicon's words, and their plurals, count as common words
+            for form in (word, _plural(word)):
+                counts[form] = max(counts.get(form, 0.0), common)
         total = sum(counts.values())
         self.cost = {w: math.log(total / c) for w, c in counts.items() if (len(w) > 1 or w in _SINGLE_LETTERS)}
         self.unknown = math.log(total)  # per character of a piece that is no word
@@ -173,15 +180,17 @@ class WordModel:
         return word.lower() in self.cost
 
     def piece_cost(self, piece: str, at_start: bool) -> float:
-        """-log p of one piece; a piece that is no word pays per character (as in Norvig's segmenter)."""
+        """-log p of one piece plus a price per piece, so that a rare word is not cut into common
+        ones ("lymphopenia" is no "lymph open i a"); a piece that is no word pays per character
+        (as in Norvig's segmenter), and an unknown word is at most ``_MAX_UNKNOWN`` letters long."""
         cost = self.cost.get(piece.lower())
         if cost is not None:
-            return cost
-        if at_start and len(piece) == 1 and piece.isupper():  # a panel letter: "Bwere" → "B were"
-            return self.unknown
-        if len(piece) < 3:  # "o pacification": a letter or two is never a good unknown word
+            return cost + _PIECE_COST
+        if at_start and len(piece) == 1 and piece.isupper():  # a panel letter: "Bshowed" → "B showed"
+            return _PANEL_LETTER_COST + _PIECE_COST
+        if len(piece) < 3 or len(piece) > _MAX_UNKNOWN:  # "o pacification"; a whole glued phrase
             return math.inf
-        return self.unknown + _UNKNOWN_PER_CHAR * len(piece)
+        return self.unknown + _UNKNOWN_PER_CHAR * len(piece) + _PIECE_COST
 
     def split(self, run: str) -> list[int]:
         """Cut points inside ``run`` for its most probable words; [] when the run is best whole."""
