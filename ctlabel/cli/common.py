@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
@@ -39,7 +40,7 @@ class OneLineUsage(TyperGroup):
             sys.exit(0)
         except UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "ctlabel"
-            err_console.print(f"[bold red]error:[/] {exc.format_message()} (see '{where} --help')", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())} (see '{where} --help')", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -51,7 +52,7 @@ def guarded(fn: Callable[[], T]) -> T:
     except CtlabelError as exc:
         if DEBUG["on"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]; nothing half-written was kept")
@@ -86,7 +87,7 @@ def report_skipped(skipped: list[str], strict: bool, what: str = "rows") -> None
         return
     err_console.print(f"[yellow]skipped {len(skipped)} {what}:[/]")
     for line in skipped[:50]:
-        err_console.print(f"  {line}", highlight=False)
+        err_console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
     if len(skipped) > 50:
         err_console.print(f"  … and {len(skipped) - 50} more")
     if strict:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import read_toml
+from ctlabel.pipeline.schema import check_pipeline
 
 STAGES = ("mine", "review", "export", "train")
 _VAR = re.compile(r"\$\{(\w+)\}")
@@ -47,12 +48,15 @@ def load_pipeline(path: str | Path, overrides: dict[str, str] | None = None, wor
     path = Path(path)
     data = read_toml(path, "pipeline file")
     head = data.get("pipeline", {})
+    if not isinstance(head, dict) or not isinstance(head.get("vars", {}), dict):
+        raise CtlabelError(f"{path}: [pipeline] must be a table, with vars = {{ name = \"value\" }}")
     variables = {k: str(v) for k, v in head.get("vars", {}).items()} | dict(overrides or {})
     data = _substitute(data, variables, str(path))
     head = data.get("pipeline", {})
     unknown = sorted(set(data) - {"pipeline", *STAGES})
     if unknown:
         raise CtlabelError(f"{path}: unknown section(s) {', '.join(unknown)}; stages are {', '.join(STAGES)}")
+    check_pipeline(path, data)
     stages = {name: data[name] for name in STAGES if name in data}
     if not stages:
         raise CtlabelError(f"{path}: no stage ({', '.join(STAGES)}) is defined")
