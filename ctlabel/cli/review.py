@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,21 +23,44 @@ API_KEY = typer.Option(None, "--api-key", help="API token (default: $LABEL_STUDI
 LEDGER = typer.Option(None, "--ledger", help="Push ledger file (default: in ~/.cache/ctlabel/review).")
 
 
-def connect(url: str | None, api_key: str | None) -> "Server":
-    from urllib.parse import urlparse
-
-    from ctlabel.errors import CtlabelError
+def connect(url: str | None, api_key: str | None) -> Server:
     from ctlabel.review.server import Server
 
-    url = url or os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080")
-    parts = urlparse(url)
+    return Server.from_env(url, api_key)
+
+
+@app.command("server")
+def server_command(
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Label Studio's data (default: ~/.cache/ctlabel/label-studio)."),
+    files_root: Path = typer.Option(Path("."), "--files-root", help="Images below this folder are served to annotators."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port"),
+    database: str | None = typer.Option(None, "--database", help="sqlite (default) or postgresql://USER@HOST/DB."),
+) -> None:
+    """Start a local Label Studio for ctlabel (admin user and API token made once); Ctrl-C stops it."""
+    import signal
+
+    from ctlabel.io import cache_dir
+    from ctlabel.review import launch
+
+    proc, server = guarded(lambda: launch.start((data_dir or cache_dir("label-studio")).resolve(), files_root, host, port, database))
+    launch.remember(server)
+    console.print(
+        f"Label Studio at [bold]{server.url}[/] ({server.database}; data {server.data_dir}; images below {server.files_root}; "
+        f"log {server.log})\nlog in as {server.username} / {server.password}\nPaste in the shell where you run ctlabel:",
+        highlight=False, soft_wrap=True,
+    )
+    print(f"export LABEL_STUDIO_URL={server.url}\nexport LABEL_STUDIO_API_KEY={server.token}", flush=True)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a TERM stops it like Ctrl-C
     try:
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        parts = urlparse("")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CtlabelError(f"--url {url!r} (or $LABEL_STUDIO_URL): not an http(s) address like http://localhost:8080")
-    return Server(url, api_key or os.environ.get("LABEL_STUDIO_API_KEY"))
+        code = proc.wait()
+        err_console.print(f"[bold red]error:[/] Label Studio exited with code {code} (log: {server.log})", highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        launch.stop(proc)
+        console.print("Label Studio stopped")
+    finally:
+        launch.forget(server)
 
 
 @app.command("push")
@@ -47,20 +69,23 @@ def push_command(
     project: str = PROJECT,
     url: str | None = URL,
     api_key: str | None = API_KEY,
+    images: Path | None = typer.Option(None, "--images", help="Folder a record's relative image is in (default: the mined file's)."),
     local_files_root: Path | None = typer.Option(
         None, "--local-files-root",
-        help="Serve images through Label Studio's local files (its LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT).",
+        help="The server's local files root (default: from `ctlabel review server`, else $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT); "
+        "images elsewhere are uploaded.",
     ),
     image_url_prefix: str | None = typer.Option(None, "--image-url-prefix", help="Serve images from this URL prefix instead."),
     ledger: Path | None = LEDGER,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create the project when missing and import the records as tasks with pre-annotations."""
+    from ctlabel.review.launch import files_root_for
     from ctlabel.review.push import ImageLinks, push
 
     def run():
         server = connect(url, api_key)
-        links = ImageLinks(mined.parent, local_files_root, image_url_prefix)
+        links = ImageLinks(images or mined.parent, local_files_root or files_root_for(server.url), image_url_prefix)
         with progress_bar("pushing", None) as advance:
             return push(mined, project, server, links, advance, ledger)
 
@@ -90,9 +115,11 @@ def pull_command(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write every pushed record once; human decisions resolved by majority, ties uncertain."""
+    from ctlabel.io import check_outputs
     from ctlabel.review.pull import pull, tasks_from_export, tasks_from_server, with_records
 
     def run() -> "PullSummary":
+        check_outputs([output], [from_export, records])
         if from_export is not None:
             tasks = tasks_from_export(from_export)
             return pull(with_records(tasks, records) if records else tasks, output)
