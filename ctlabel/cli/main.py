@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from ctlabel import __version__
-from ctlabel.cli import bench, evaluate, evaluate_pdf, export, mine, review, run, train
+from ctlabel.cli import (
+    bench,
+    evaluate,
+    evaluate_pdf,
+    export,
+    mine,
+    pretrain,
+    review,
+    run,
+    train,
+)
 from ctlabel.cli.common import DEBUG, OneLineUsage
 
 app = typer.Typer(
@@ -24,6 +34,7 @@ app.command("export")(export.export_command)
 app.command("validate")(export.validate_command)
 app.command("diff")(export.diff_command)
 app.command("train")(train.train_command)
+app.command("pretrain")(pretrain.pretrain_command)
 app.command("predict")(train.predict_command)
 app.command("explain")(train.explain_command)
 app.command("report")(train.report_command)
