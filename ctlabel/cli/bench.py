@@ -63,6 +63,28 @@ def bench_robustness_command(
     console.print(table)
 
 
+@app.command("baselines")
+def bench_baselines_command(
+    gold: Path = typer.Argument(..., help="Gold table with texts and labels (e.g. lesion-gold-dev.csv)."),
+    id_col: str = typer.Option("image", "--id-col"),
+    text_col: str = typer.Option("caption", "--text-col", help="The text column all labelers read."),
+    repeat: int = typer.Option(20, "--repeat", min=1, help="Each text this many times (made distinct) for the timing."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """The miner beside a plain regex and NegEx (negspacy) on the same texts: micro-F1 and texts/s."""
+    from ctlabel.mine.baselines import bench_baselines
+    from ctlabel.mine.table import Columns
+
+    result = guarded(lambda: bench_baselines(gold, Columns(id=id_col, texts=(text_col,)), repeat))
+    if json_out:
+        print_json(result)
+        return
+    for name, row in result["labelers"].items():
+        console.print(f"{name:9s} micro-F1 {row['micro_f1']:.3f}   {row['texts_per_s']:8.0f} texts/s")
+    if "negspacy" in result:
+        console.print(f"[yellow]{result['negspacy']}[/]")
+
+
 @app.command("review")
 def bench_review_command(
     url: str | None = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
@@ -126,9 +148,20 @@ def bench_pdf_command(
     paths: list[Path] = typer.Argument(None, help="PDFs or folders (default: a generated 18-page two-column paper)."),
     processes: int = typer.Option(2, "--processes", "-p", min=1),
     copies: int = typer.Option(4, "--copies", help="Copies of the input, so that several processes have work."),
+    text_quality: bool = typer.Option(
+        False, "--text-quality", help="Measure the caption text instead (needs PATHS): captions found, share with a run "
+        "of 20+ characters without a space, pages/s of text extraction in one process."
+    ),
+    gold: Path | None = typer.Option(None, "--gold", help="With --text-quality: an answer key (gold.json) whose caption starts are compared."),
+    pdfplumber_words: bool = typer.Option(
+        False, "--pdfplumber-words", help="With --text-quality: pdfplumber's own words (a fixed 3-point gap), for comparison."
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Pages/s and figures/s of `ctlabel mine pdf`, with 1 and with N processes."""
+    """Pages/s and figures/s of `ctlabel mine pdf`, with 1 and with N processes (or --text-quality)."""
+    if text_quality:
+        _text_quality(list(paths or []), gold, pdfplumber_words, json_out)
+        return
     from ctlabel.pdf.bench import bench_pdf
 
     result = guarded(lambda: bench_pdf(list(paths or []), processes, copies))
@@ -140,3 +173,34 @@ def bench_pdf_command(
             f"{run['processes']} process(es): {run['pages']} pages, {run['images']} images in {run['seconds']:.2f} s = "
             f"[bold]{run['pages_per_s']:.1f} pages/s[/], {run['figures_per_s']:.1f} figures/s"
         )
+
+
+def _text_quality(paths: list[Path], gold: Path | None, pdfplumber_words: bool, json_out: bool) -> None:
+    from ctlabel.errors import CtlabelError
+    from ctlabel.pdf.bench import text_quality
+
+    def run() -> dict:
+        if not paths:
+            raise CtlabelError("--text-quality needs PDFs or folders (e.g. ../shared/data/real-pdfs)")
+        return text_quality(paths, gold, pdfplumber_words)
+
+    result = guarded(run)
+    if json_out:
+        print_json(result)
+        return
+    console.print(
+        f"{result['words']} words: {result['pages']} pages in {result['seconds']:.1f} s = [bold]{result['pages_per_s']:.1f} pages/s[/] "
+        f"(one process); {result['captions']} captions, [bold]{result['glued']} ({100 * result['glued_share']:.1f} %)[/] "
+        "with a run of 20+ characters without a space"
+    )
+    for example in result["glued_examples"]:
+        console.print(f"  glued: {example}", highlight=False)
+    if "gold" in result:
+        key = result["gold"]
+        console.print(f"answer key: {key['found']} of {key['captions']} captions found, {key['spaced_as_key']} spaced as the key")
+        for line in key["misspaced"]:
+            console.print(f"  spaced otherwise: {line}", highlight=False)
+        for line in key["missing"]:
+            console.print(f"  not found: {line}", highlight=False)
+    for line in result["skipped"]:
+        console.print(f"  skipped: {line}", highlight=False)

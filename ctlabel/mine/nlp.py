@@ -115,13 +115,15 @@ def make_tokenizer_nlp() -> Language:
 def _longest_first(spans: list[Mention]) -> list[Mention]:
     """Drop mentions overlapping a longer one (ties: the earlier one wins); a span matched
     under two labels (a cue that is both "pre" and "post") keeps both."""
+    if len(spans) < 2:
+        return spans
     chosen: list[Mention] = []
-    taken: set[int] = set()
+    taken = bytearray(max(m.end for m in spans))
     kept_spans: set[tuple[int, int]] = set()
     for m in sorted(spans, key=lambda m: (m.start - m.end, m.start)):
-        if (m.start, m.end) in kept_spans or not taken.intersection(range(m.start, m.end)):
+        if (m.start, m.end) in kept_spans or taken.find(1, m.start, m.end) < 0:
             chosen.append(m)
-            taken.update(range(m.start, m.end))
+            taken[m.start : m.end] = b"\x01" * (m.end - m.start)
             kept_spans.add((m.start, m.end))
     return sorted(chosen, key=lambda m: m.start)
 

@@ -96,16 +96,26 @@ _HYPHEN_GAP = re.compile(r"(?<=[A-Za-z0-9]-)\s+(?!(?:and|or|nor|to|&)\b)(?=[A-Za
 
 # --- glued words ----------------------------------------------------------------------------------
 _GLUE_TRIGGER = re.compile(r"[A-Za-z]{12,}|[,)][A-Za-z]|[A-Za-z]\(|[a-z]{2}[A-Z]{2}|[a-z]{3}[A-Z][a-z]{2}|[A-Z]{2}[a-z]{3}|[A-Z]{3}[a-z]{2}|\d[A-Za-z]{3}|\d[A-Z]{2}|[a-z]{2}\d|\([A-La-l](?:and|or|to)[A-La-l]\)|[A-Za-z0-9)][.;:][A-Za-z(]{2}")
-_GLUE_POINTS = re.compile(
-    r"(?<=[A-Za-z0-9)][.;:])(?=[A-Za-z(][A-Za-z])"  # "Figure1.Chest", "day 5;CT"
-    r"|(?<=[,)])(?=[A-Za-z])|(?<=[A-Za-z])(?=\()"  # "lung(A)and", "onset,and"
-    r"|(?<=\d)(?=[A-Za-z]{3}|[A-Z]{2})|(?<=[a-z]{2})(?=\d)"  # "19pneumonia", "19RT-PCR", "with2019"
-    r"|(?<=[a-z]{2})(?=[A-Z]{2})|(?<=[a-z]{3})(?=[A-Z][a-z]{2})|(?<=[A-Z]{2})(?=[a-z]{3})|(?<=[A-Z]{3})(?=[a-z]{2})"  # noGGO lungsChest CTimages GGOin
+# Where a space is missing: each pattern ends at the gap (a leading class keeps the scan fast).
+_GLUE_POINTS = tuple(
+    re.compile(p)
+    for p in (
+        r"[A-Za-z0-9)][.;:](?=[A-Za-z(][A-Za-z])",  # "Figure1.Chest", "day 5;CT"
+        r"[,)](?=[A-Za-z])",  # "onset,and", "(A)Case"
+        r"[A-Za-z](?=\()",  # "lung(A)"
+        r"\d(?=[A-Za-z]{3}|[A-Z]{2})",  # "19pneumonia", "19RT-PCR"
+        r"[a-z][a-z](?=\d)",  # "with2019"
+        r"[a-z][a-z](?=[A-Z]{2})",  # "noGGO"
+        r"[a-z]{3}(?=[A-Z][a-z]{2})",  # "lungsChest"
+        r"[A-Z][A-Z](?=[a-z]{3})",  # "CTimages"
+        r"[A-Z]{3}(?=[a-z]{2})",  # "GGOin"
+    )
 )
 _LETTER_RUN = re.compile(r"[A-Za-z]{4,}")
 _PANEL_PAIR = re.compile(r"\([A-La-l](and|or|to)[A-La-l]\)")  # "(candd)" → "(c and d)"
 _MAX_WORD = 24
 _MAX_UNKNOWN = 12
+_GLUED_RUN = 16
 _UNKNOWN_PER_CHAR = math.log(10)
 _PIECE_COST = math.log(3000)
 _PANEL_LETTER_COST = 12.0  # as a word of moderate frequency
@@ -235,7 +245,7 @@ class TextRepairer:
         if "- " in rep.text or " -" in rep.text:
             rep = rep.edited([(m.start(), m.end(), "") for m in _HYPHEN_GAP.finditer(rep.text)])
         if _GLUE_TRIGGER.search(rep.text):
-            points = {m.start() for m in _GLUE_POINTS.finditer(rep.text)}
+            points = {m.end() for pattern in _GLUE_POINTS for m in pattern.finditer(rep.text)}
             points |= {p for m in _PANEL_PAIR.finditer(rep.text) for p in m.span(1)}
             rep = rep.edited([(p, p, " ") for p in sorted(points)])
             rep = rep.edited(self._word_cuts(rep.text))
@@ -251,10 +261,13 @@ class TextRepairer:
         return edits
 
     def _word_cuts(self, text: str) -> list[Edit]:
+        """Spaces inside runs of letters that are no word. In a text with a glued phrase (an
+        unknown run of ``_GLUED_RUN`` letters or more) every unknown run is cut; elsewhere only
+        long ones, so a rare word in clean text ("procalcitonin") stays whole."""
+        unknown = [run for run in _LETTER_RUN.finditer(text) if run.group() not in self.words]
+        shortest = 4 if any(len(run.group()) >= _GLUED_RUN for run in unknown) else 12
         edits = []
-        for run in _LETTER_RUN.finditer(text):
-            word = run.group()
-            if word in self.words:
-                continue
-            edits += [(run.start() + cut, run.start() + cut, " ") for cut in self.words.split(word)]
+        for run in unknown:
+            if len(run.group()) >= shortest:
+                edits += [(run.start() + cut, run.start() + cut, " ") for cut in self.words.split(run.group())]
         return edits
