@@ -86,8 +86,10 @@ def test_states_use_the_panel_part_and_the_document(mined):
     assert rec[("S1", None)]["lesions"]["CrPa"]["state"] == "positive"
     four = rec[("4", None)]
     assert four["covid"]["state"] == "negative" and four["lesions"]["GGO"]["state"] == "negative"
-    fig3 = rec[("3", None)]  # no COVID word in its caption: the abstract (source "document") names SARS-CoV-2
-    assert fig3["covid"]["state"] == "positive" and fig3["covid"]["evidence"][0]["source"] == "document"
+    fig3 = rec[("3", None)]  # a chart: the abstract (source "document") names SARS-CoV-2 but speaks for chest images only
+    assert fig3["kind"] == "chart" and fig3["covid"]["state"] == "absent"
+    assert [t["source"] for t in fig3["texts"]] == ["caption"]
+    assert all(r["kind"] == "ct" and r["texts"][-1]["source"] == "document" for r in mined["records"] if r["figure"] != "3")
     assert not any("medRxiv" in r["texts"][0]["text"] for r in mined["records"])
 
 

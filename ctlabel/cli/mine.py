@@ -78,6 +78,7 @@ def pdf_command(
     dpi: int = typer.Option(150, "--dpi", min=36, max=600, help="Rendering resolution of the figure images."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds allowed per PDF."),
     lexicon: Path | None = typer.Option(None, "--lexicon"),
+    overlay: Path | None = typer.Option(None, "--overlay", help="Also write each page as a PNG with its figures, panels and captions drawn."),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a PDF was skipped."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -87,7 +88,7 @@ def pdf_command(
     def run():
         total = len(find_pdfs(list(paths)))
         with progress_bar("PDFs", total) as advance:
-            return mine_pdfs(list(paths), output, figures_dir, processes, dpi, timeout, str(lexicon) if lexicon else None, advance)
+            return mine_pdfs(list(paths), output, figures_dir, processes, dpi, timeout, str(lexicon) if lexicon else None, advance, overlay)
 
     summary = guarded(run)
     if json_out:

@@ -12,15 +12,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfplumber.utils.exceptions import PdfminerException
 
-from ctlabel.pdf.layout import Caption, is_running, page_lines, running_lines, find_captions
-from ctlabel.pdf.regions import assign_captions, assign_panels, drawing_regions, image_regions, near_any, reading_order
+from ctlabel.pdf.figures import (
+    Figure,
+    body_size,
+    figures_from_regions,
+    in_margin,
+    is_table,
+    table_lines,
+)
+from ctlabel.pdf.kind import classify
+from ctlabel.pdf.layout import find_captions, is_running, page_lines, running_lines
+from ctlabel.pdf.overlay import draw_overlay
+from ctlabel.pdf.panels import Crop, panel_crops
+from ctlabel.pdf.regions import (
+    BBox,
+    Region,
+    assign_captions,
+    drawing_regions,
+    image_regions,
+    near_any,
+)
 from ctlabel.pdf.words import Vocabulary, join_lines, page_words
 
+MARGIN = 2.0  # points round a whole figure that has text or vector drawings
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s;,\"'<>]+[^\s;,\"'<>.)])")
 
 
@@ -63,7 +83,7 @@ def _document_text(pdf, first_lines) -> tuple[str, str | None]:
         biggest = max(ln.size for ln in body)
         title = join_lines([ln for ln in body if ln.size >= biggest - 0.5], vocabulary)[0]
     text = join_lines(body, vocabulary)[0]
-    start = re.search(r"\babstract\b", text, re.I)
+    start = re.search(r"\babstract\b", text, re.IGNORECASE)
     abstract = text[start.start() : start.start() + 1500] if start else ""
     doi = DOI.search(text)
     return (f"{title}. {abstract}".strip(" ."), doi.group(1) if doi else None)
@@ -90,7 +110,7 @@ def _sideways(page) -> bool:
     return sum(bool(c.get("upright")) for c in page.chars) < 0.5 * len(page.chars)
 
 
-def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150) -> PdfResult:
+def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150, overlay_dir: Path | None = None) -> PdfResult:
     doc_id = path.stem
     pdf = _open(path)
     result = PdfResult(doc_id, len(pdf.pages))
@@ -110,31 +130,40 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150) -> PdfResult:
         running = running_lines([lines for _, _, lines in layouts], [p.height for p, _, _ in layouts])
         document, doi = _document_text(pdf, layouts[0][2])
         figures_dir.mkdir(parents=True, exist_ok=True)
+        if overlay_dir is not None:
+            overlay_dir.mkdir(parents=True, exist_ok=True)
         for number, (page, words, lines) in enumerate(layouts, start=1):
             body = [ln for ln in lines if not is_running(ln, page.height, running)]
+            objects = page.rects + page.curves + page.lines
             regions = image_regions(page.images, page.bbox)
-            regions += drawing_regions(page.rects + page.curves + page.lines, regions)
+            tables = table_lines(body)
+            regions += [r for r in drawing_regions(objects, regions) if not in_margin(r.bbox, page.height)]
             captions = find_captions(body, number, lambda ln, regions=regions: near_any(ln, regions))
+            regions = [r for r in regions if r.kind == "image" or not is_table(r, objects, body, tables, captions)]
             result.captions += len(captions)
             assign_captions(regions, captions)
-            figures = _figures(regions, words)
-            if not figures:
+            figures = figures_from_regions(regions, body, captions, body_size(body))
+            if not figures and overlay_dir is None:
                 continue
-            rendering = page.to_image(resolution=dpi).original
+            rendering = page.to_image(resolution=dpi).original.convert("RGB")
+            pixels = np.asarray(rendering)
             scale = dpi / 72
             k = 0
-            for caption, members in figures:
-                for region in members:
+            for figure in figures:
+                for crop in panel_crops(figure, words, pixels, scale):
                     k += 1
-                    x0, top, x1, bottom = region.bbox
-                    crop = rendering.crop((int(x0 * scale), int(top * scale), int(round(x1 * scale)), int(round(bottom * scale))))
+                    box = _cut_box(crop, figure, page.bbox)
+                    cut = rendering.crop(_pixel_box(box, scale))
                     target = figures_dir / f"{doc_id}-p{number}-{k}.png"
-                    crop.convert("RGB").save(target)
+                    cut.save(target)
                     result.figures.append({
-                        "id": target.stem, "doc_id": doc_id, "doi": doi, "page": number, "figure": caption.label,
-                        "panel": region.panel, "image": str(target), "bbox": [round(v, 2) for v in region.bbox],
-                        "kind": region.kind, "caption": caption.text, "caption_boxes": caption.word_boxes(), "document": document,
+                        "id": target.stem, "doc_id": doc_id, "doi": doi, "page": number, "figure": figure.caption.label,
+                        "panel": crop.panel, "image": str(target), "bbox": [round(v, 2) for v in box],
+                        "kind": _kind(figure, crop, pixels, scale), "notes": figure.notes,
+                        "caption": figure.caption.text, "caption_boxes": figure.caption.word_boxes(), "document": document,
                     })
+            if overlay_dir is not None:
+                draw_overlay(rendering, scale, figures, captions, result.figures, number, overlay_dir / f"{doc_id}-p{number}.png")
     finally:
         pdf.close()
         if upright is not None:
@@ -142,12 +171,30 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150) -> PdfResult:
     return result
 
 
-def _figures(regions, words) -> list[tuple[Caption, list]]:
-    """Captioned regions grouped by caption, in reading order, with their panels."""
-    groups: dict[int, tuple[Caption, list]] = {}
-    for region in reading_order(regions):
-        if region.caption is not None:
-            groups.setdefault(id(region.caption), (region.caption, []))[1].append(region)
-    for _, members in groups.values():
-        assign_panels(members, words)
-    return list(groups.values())
+
+def _cut_box(crop: Crop, figure: Figure, page_box: BBox) -> BBox:
+    """A panel is cut as it is; a whole figure with text or drawings gets a small margin (never
+    into its caption, never off the page)."""
+    x0, top, x1, bottom = crop.bbox
+    if crop.panel is not None or (not figure.texts and all(m.kind == "image" for m in figure.members)):
+        return crop.bbox
+    m = MARGIN
+    cap = figure.caption.first
+    limit = cap.top - 0.5 if cap.top >= bottom - 1 else page_box[3]
+    return (max(page_box[0], x0 - m), max(page_box[1], top - m), min(page_box[2], x1 + m), min(limit, max(bottom, bottom + m)))
+
+
+def _pixel_box(box: BBox, scale: float) -> tuple[int, int, int, int]:
+    return (int(box[0] * scale), int(box[1] * scale), round(box[2] * scale), round(box[3] * scale))
+
+
+def _kind(figure: Figure, crop: Crop, pixels, scale: float) -> str:
+    """The crop's kind; a whole figure of several pictures takes the kind covering most area."""
+    several = crop.panel is None and len(figure.members) > 1
+    parts = figure.members if several else [Region(crop.bbox, crop.source)]
+    votes: dict[str, float] = {}
+    for part in parts:
+        x0, top, x1, bottom = _pixel_box(part.bbox, scale)
+        kind = classify(pixels[top:bottom, x0:x1], part.kind, figure.caption.text)
+        votes[kind] = votes.get(kind, 0.0) + (x1 - x0) * (bottom - top)
+    return max(votes, key=votes.__getitem__)

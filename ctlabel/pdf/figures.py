@@ -43,13 +43,23 @@ def _box(line: Line) -> BBox:
     return (line.x0, line.top, line.x1, line.bottom)
 
 
-def is_table(region: Region, objects: list[dict], lines: list[Line], tables: list[Line]) -> bool:
+def _gap(box: BBox, line: Line) -> float | None:
+    """Vertical gap between a box and a line that shares its columns (None if they share none)."""
+    if min(box[2], line.x1) - max(box[0], line.x0) <= 0:
+        return None
+    return max(box[1] - line.bottom, line.top - box[3])
+
+
+def is_table(region: Region, objects: list[dict], lines: list[Line], tables: list[Line], captions: list[Caption]) -> bool:
     """A drawing that is a table: a grid of thin axis-parallel rules around three or more text
-    lines, or a drawing right under or over a ``Table N`` caption."""
+    lines, or a drawing next to a ``Table N`` caption (within 30 pt) and nearer to it than to
+    any figure caption."""
     box = region.bbox
+    figure_gaps = [g for g in (_gap(box, c.first) for c in captions) if g is not None and g >= -4]
+    nearest_figure = min(figure_gaps, default=float("inf"))
     for cap in tables:
-        shared = min(box[2], cap.x1) - max(box[0], cap.x0)
-        if shared > 0 and (-4 <= box[1] - cap.bottom <= 30 or -4 <= cap.top - box[3] <= 20):
+        gap = _gap(box, cap)
+        if gap is not None and -4 <= gap <= 30 and gap < nearest_figure:
             return True
     inside = [o for o in objects if _inside((o["x0"], o["top"], o["x1"], o["bottom"]), box, 1)]
     ruled = all(o["x1"] - o["x0"] < THIN or o["bottom"] - o["top"] < THIN for o in inside)

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from ctlabel.pdf.words import SOFT_HYPHEN, Box, Vocabulary, join_lines
 
-CAPTION_START = re.compile(
-    r"^(?:Supplementary\s+|Supplemental\s+)?(?:Figure|FIGURE|Fig\.?|FIG\.?)\s*(S?\d+[A-Za-z]?)(?=[\s.:|\-–—)]|$)\s*([.:|\-–—)])?"
+CAPTION_START = re.compile(  # "Figure 2.", "Fig. S3:", "FiGure 1." (small caps), "Extended Data Fig. 3 |", "Fig. A.5."
+    r"^(?:(Supplementary|Supplemental|Extended\s+Data)\s+)?F\s?ig(?:ure)?\.?\s*"
+    r"((?:S|[A-Z]\.)?\d+[A-Za-z]?|Supplementary(?=[.:]))(?=[\s.:|\-–—)]|$)\s*([.:|\-–—)])?",
+    re.IGNORECASE,
 )
 GUTTER = 12.0  # points: a wider gap between words on one baseline splits two columns
 MARGIN = 0.07  # share of the page height where running headers and footers live
@@ -158,6 +160,19 @@ def is_running(line: Line, height: float, running: set[str]) -> bool:
     return bool(stamp) or (in_margin and _signature(line.text) in running)
 
 
+def caption_label(match: re.Match) -> str:
+    """The label as the key writes it: "3", "A.5", "S2" for Supplementary Figure 2 (or "Figure
+    Supplementary."), "ED3" for Extended Data Fig. 3."""
+    prefix, label = (match.group(1) or "").lower(), match.group(2)
+    if label.lower() == "supplementary":
+        return "S"
+    if prefix.startswith("extended"):
+        return "ED" + label
+    if prefix and not label.upper().startswith("S"):
+        return "S" + label
+    return label[0].upper() + label[1:] if label[0] in "sS" else label
+
+
 def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
     """Captions that start on this page, each with its continuation lines (also into the next column).
 
@@ -171,10 +186,14 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
     used: set[int] = set()
     for line in lines:
         match = CAPTION_START.match(line.text)
-        if id(line) in used or not match or not (match.group(2) or near_figure(line)):
+        if id(line) in used or not match or not (match.group(3) or near_figure(line)):
             continue
-        caption = Caption(match.group(1), page, [line])
+        caption = Caption(caption_label(match), page, [line])
         used.add(id(line))
+        rest = _label_alone_rest(line, match, lines, used)
+        if rest is not None:  # "Figure 4:" set apart from its text by a justified gap
+            caption.lines.append(rest)
+            used.add(id(rest))
         while True:
             prev = caption.lines[-1]
             nxt = _line_below(prev, lines, used)
@@ -186,6 +205,17 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
             used.add(id(nxt))
         captions.append(caption)
     return captions
+
+
+def _label_alone_rest(line: Line, match: re.Match, lines: list[Line], used: set[int]) -> Line | None:
+    """The text right of a line that holds only a caption label, on the same baseline, close by."""
+    if match.end() < len(line.text.rstrip()):
+        return None
+    right = [
+        ln for ln in lines
+        if id(ln) not in used and abs(ln.top - line.top) < 2 and 0 < ln.x0 - line.x1 <= 3 * GUTTER
+    ]
+    return min(right, key=lambda ln: ln.x0, default=None)
 
 
 def _line_below(prev: Line, lines: list[Line], used: set[int]) -> Line | None:

@@ -101,41 +101,93 @@ def panel_crops(figure: Figure, words: list[dict], pixels: np.ndarray | None, sc
             figure.notes = f"the caption names {len(named)} panels ({named[0]}–{named[-1]}) but the figure has {len(members)} pictures"
         return whole
     if named and pixels is not None and members[0].kind == "image":
-        cells = gutter_cells(pixels, members[0].bbox, scale)
-        if len(cells) == len(named):
+        cells = gutter_cells(pixels, members[0].bbox, scale, len(named))
+        if len(cells) == len(named) and _even(cells):
             return [Crop(box, c, "image") for box, c in zip(cells, named)]
         figure.notes = f"the caption names {len(named)} panels ({named[0]}–{named[-1]}) but the picture splits into {len(cells)}"
     return whole
 
 
-def _runs(flat: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
-    """Stretches of the content between gutters (runs of True in ``flat`` at least ``min_gap`` long)."""
-    cuts, start = [], None
-    for i, value in enumerate(list(flat) + [False]):
-        if value and start is None:
-            start = i
-        elif not value and start is not None:
-            if i - start >= min_gap and start > 0 and i < len(flat):
-                cuts.append((start, i))
-            start = None
-    edges = [0] + [v for cut in cuts for v in cut] + [len(flat)]
-    return [(edges[k], edges[k + 1]) for k in range(0, len(edges), 2) if edges[k + 1] - edges[k] > min_gap]
+def _even(cells: list[BBox]) -> bool:
+    """Panels of one plate are of a kind: the smallest has at least a fifth of the largest's area."""
+    areas = [(c[2] - c[0]) * (c[3] - c[1]) for c in cells]
+    return min(areas) >= 0.2 * max(areas)
 
 
-def gutter_cells(pixels: np.ndarray, box: BBox, scale: float) -> list[BBox]:
+def _flat(grey: np.ndarray, axis: int) -> np.ndarray:
+    """Rows (axis 1) or columns (axis 0) of near-constant colour; a thin line across them is allowed."""
+    median = np.median(grey, axis=axis, keepdims=True)
+    return (np.abs(grey - median) < 12).mean(axis=axis) > 0.95
+
+
+def _spans(flat: np.ndarray, min_gap: int, min_cell: int) -> list[tuple[int, int]]:
+    """The stretches between gutters (runs of ``flat`` at least ``min_gap`` long); a stretch
+    shorter than ``min_cell`` (a row of labels) joins the one before it."""
+    spans: list[tuple[int, int]] = []
+    k, n = 0, len(flat)
+    while k < n:
+        if flat[k]:
+            end = k
+            while end < n and flat[end]:
+                end += 1
+            if end - k < min_gap and spans and spans[-1][1] == k:
+                spans[-1] = (spans[-1][0], end)  # a thin flat line inside content
+            k = end
+            continue
+        end = k
+        while end < n and (not flat[end] or _short_run(flat, end, min_gap)):
+            end += 1
+        spans.append((k, end))
+        k = end
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and hi - lo < min_cell:
+            merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    if len(merged) > 1 and merged[0][1] - merged[0][0] < min_cell:
+        merged[1] = (merged[0][0], merged[1][1])
+        merged.pop(0)
+    return merged
+
+
+def _short_run(flat: np.ndarray, k: int, min_gap: int) -> bool:
+    """Is the flat run starting at ``k`` shorter than a gutter?"""
+    end = k
+    while end < len(flat) and flat[end]:
+        end += 1
+    return end - k < min_gap and end < len(flat)
+
+
+def _cut(grey: np.ndarray, x0: int, top: int, depth: int, min_gap: int, min_cell: int) -> list[tuple[int, int, int, int]]:
+    """Recursive cuts at full-length gutters: rows, then the columns of each row, and so on."""
+    h, w = grey.shape
+    for axis in (1, 0):  # rows first, then columns
+        spans = _spans(_flat(grey, axis), min_gap, min_cell)
+        if len(spans) > 1 and depth > 0:
+            cells = []
+            for lo, hi in spans:
+                part = grey[lo:hi] if axis == 1 else grey[:, lo:hi]
+                ox, oy = (x0, top + lo) if axis == 1 else (x0 + lo, top)
+                cells += _cut(part, ox, oy, depth - 1, min_gap, min_cell)
+            return cells
+    return [(x0, top, x0 + w, top + h)]
+
+
+def gutter_cells(pixels: np.ndarray, box: BBox, scale: float, want: int) -> list[BBox]:
     """Cells of a picture cut at full-length gutters (rows and columns of near-constant colour),
-    in reading order; one cell when there is none."""
+    recursively, in reading order. Gutters are tried from the widest down; the first width that
+    gives ``want`` cells wins, else the cells at the narrowest width are returned."""
     x0, top = int(box[0] * scale), int(box[1] * scale)
     grey = pixels[top : int(box[3] * scale), x0 : int(box[2] * scale)].astype(np.float32)
     if grey.ndim == 3:
         grey = grey.mean(axis=2)
     if grey.size == 0:
         return [box]
-    min_gap = max(2, int(2 * scale))
-    rows = _runs(grey.std(axis=1) < 3, min_gap)
-    cols = _runs(grey.std(axis=0) < 3, min_gap)
-    cells = []
-    for r0, r1 in rows:
-        for c0, c1 in cols:
-            cells.append(((x0 + c0) / scale, (top + r0) / scale, (x0 + c1) / scale, (top + r1) / scale))
-    return cells
+    min_cell = max(12, int(0.08 * min(grey.shape)))
+    cells: list[tuple[int, int, int, int]] = []
+    for gap in (24, 16, 12, 8, 6, 4, 3, 2, 1):
+        cells = _cut(grey, x0, top, 3, gap, min_cell)
+        if len(cells) == want:
+            break
+    return [(a / scale, b / scale, c / scale, d / scale) for a, b, c, d in cells]

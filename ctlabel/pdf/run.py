@@ -16,6 +16,7 @@ from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write, check_outputs, dump_record
 from ctlabel.mine.miner import Miner
 from ctlabel.pdf.extract import PdfResult, PdfSkip, extract_pdf
+from ctlabel.pdf.kind import CHEST
 from ctlabel.pdf.store import FigureClash, FigureStore, doc_ids
 from ctlabel.schema import empty_record
 
@@ -50,10 +51,10 @@ def find_pdfs(paths: list[Path]) -> list[Path]:
     return list({p.resolve(): p for p in found}.values())  # a PDF named twice is read once
 
 
-def _work(path: Path, figures_dir: Path, dpi: int, conn) -> None:
+def _work(path: Path, figures_dir: Path, dpi: int, conn, overlay_dir: Path | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report, once
     try:
-        conn.send(("ok", extract_pdf(path, figures_dir, dpi)))
+        conn.send(("ok", extract_pdf(path, figures_dir, dpi, overlay_dir)))
     except PdfSkip as exc:
         conn.send(("skip", str(exc)))
     except Exception as exc:  # one bad PDF never stops the batch: report what broke
@@ -62,7 +63,9 @@ def _work(path: Path, figures_dir: Path, dpi: int, conn) -> None:
         conn.close()
 
 
-def extract_all(jobs: list[tuple[Path, Path]], dpi: int, processes: int, timeout: float) -> Iterator[tuple[Path, str, Any]]:
+def extract_all(
+    jobs: list[tuple[Path, Path]], dpi: int, processes: int, timeout: float, overlay_dir: Path | None = None
+) -> Iterator[tuple[Path, str, Any]]:
     """(pdf, "ok"|"skip", result or reason) for each (pdf, figures folder), in input order; at most
     ``processes`` at once (daemons: they end with the parent)."""
     ctx = mp.get_context("fork")
@@ -74,7 +77,7 @@ def extract_all(jobs: list[tuple[Path, Path]], dpi: int, processes: int, timeout
         while pending and len(running) < processes:
             index, (pdf, figures_dir) = pending.pop(0)
             parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_work, args=(pdf, figures_dir, dpi, child), daemon=True)
+            proc = ctx.Process(target=_work, args=(pdf, figures_dir, dpi, child, overlay_dir), daemon=True)
             proc.start()
             child.close()
             running[index] = (pdf, proc, parent, time.monotonic())
@@ -107,16 +110,17 @@ def _record(figure: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     record.update({
         "doc_id": figure["doc_id"], "doi": figure["doi"], "page": figure["page"], "figure": figure["figure"],
         "panel": figure["panel"], "image": os.path.relpath(figure["image"], out_dir), "bbox": figure["bbox"],
+        "kind": figure["kind"], "notes": figure["notes"],
     })
     record["texts"] = [{"source": "caption", "text": figure["caption"], "boxes": figure["caption_boxes"]}]
-    if figure["document"]:
+    if figure["document"] and figure["kind"] in CHEST:  # title/abstract speak for chest images only
         record["texts"].append({"source": "document", "text": figure["document"]})
     return record
 
 
 def mine_pdfs(
     paths: list[Path], output: Path, figures_dir: Path, processes: int = 1, dpi: int = 150, timeout: float = 120.0,
-    lexicon: str | None = None, progress: Callable[[int], None] | None = None,
+    lexicon: str | None = None, progress: Callable[[int], None] | None = None, overlay_dir: Path | None = None,
 ) -> PdfSummary:
     """Extract every PDF's figures and mine their captions into ``output`` (same schema as mine captions)."""
     pdfs = find_pdfs(paths)
@@ -128,9 +132,9 @@ def mine_pdfs(
     start = time.perf_counter()
     store, ids = FigureStore(figures_dir, dpi), doc_ids(pdfs)
     keys = {pdf: store.key(pdf) for pdf in pdfs}
-    resumed = {pdf: r for pdf in pdfs if (r := store.finished(pdf, ids[pdf], keys[pdf]))}
+    resumed = {} if overlay_dir else {pdf: r for pdf in pdfs if (r := store.finished(pdf, ids[pdf], keys[pdf]))}
     jobs = [(pdf, store.staging(ids[pdf])) for pdf in pdfs if pdf not in resumed]
-    extracted = extract_all(jobs, dpi, max(1, processes), timeout)
+    extracted = extract_all(jobs, dpi, max(1, processes), timeout, overlay_dir)
     records = []
     for pdf in pdfs:
         status, payload = ("ok", resumed[pdf]) if pdf in resumed else next(extracted)[1:]
