@@ -10,11 +10,33 @@ from pathlib import Path
 from ctlabel.errors import CtlabelError
 from ctlabel.io import read_toml
 from ctlabel.resources import resource
-from ctlabel.schema import COVID, LESIONS
+from ctlabel.schema import COVID, LESIONS, NEGATIVE, POSITIVE, UNCERTAIN
 
 DEFAULT_LEXICON = resource("lexicon.toml")
 REQUIRED_CONCEPTS = (*LESIONS, COVID)
 SOURCE_ROLES = ("primary", "supporting", "fallback", "ignore")
+FORMAT_VERSION = 2
+CUE_KEYS = ("name", "state", "direction", "scope", "ends", "commas", "terminators", "terms")
+DEFAULT_ENDS = ". ; : ! •"
+CONTEXT_KEYS = ("max_scope", "pseudo", "terminate", "cues")
+
+
+@dataclass(frozen=True)
+class CueRule:
+    """A typed context rule (one ``[[context.cues]]`` table): cue phrases and their effect.
+
+    ``scope`` is a token count or None (to the end of the sentence); ``ends`` the punctuation that
+    ends it; ``commas`` "list", "end" or "pass"; ``terminators``: whether the ``terminate`` words end it.
+    """
+
+    name: str
+    state: str
+    forward: bool
+    scope: int | None
+    ends: frozenset[str]
+    commas: str
+    terminators: bool
+    terms: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -30,25 +52,16 @@ class Lexicon:
     """The parsed lexicon; ``hash`` identifies its content in every mined record."""
 
     concepts: dict[str, Concept]
-    negation_pre: tuple[str, ...]
-    negation_post: tuple[str, ...]
-    negation_result: tuple[str, ...]
-    uncertainty_pre: tuple[str, ...]
-    uncertainty_post: tuple[str, ...]
-    exposure: tuple[str, ...]
+    cues: tuple[CueRule, ...]
     pseudo: tuple[str, ...]
     terminate: tuple[str, ...]
-    resolution_complete: tuple[str, ...]
-    resolution_partial: tuple[str, ...]
-    max_scope: int
-    result_scope: int
     lesion_sources: dict[str, str] = field(default_factory=dict)
     covid_sources: dict[str, str] = field(default_factory=dict)
     path: str = ""
     hash: str = ""
 
     def source_role(self, label: str, source: str) -> str:
-        """How text from ``source`` counts for ``label``: primary, supporting or ignore."""
+        """How text from ``source`` counts for ``label``: primary, supporting, fallback or ignore."""
         table = self.covid_sources if label == COVID else self.lesion_sources
         return table.get(source, "primary")
 
@@ -58,6 +71,42 @@ def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
     if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
         raise CtlabelError(f"{where}: '{key}' must be a list of non-empty strings")
     return tuple(values)
+
+
+def _choice(table: dict, key: str, allowed: tuple, default: object, where: str) -> object:
+    value = table.get(key, default)
+    if value not in allowed:
+        raise CtlabelError(f"{where}: {key} = {value!r}; expected one of {', '.join(map(repr, allowed))}")
+    return value
+
+
+def _cue_rule(table: dict, max_scope: int, where: str) -> CueRule:
+    unknown = sorted(set(table) - set(CUE_KEYS))
+    if unknown:
+        raise CtlabelError(f"{where}: unknown key(s) {', '.join(unknown)}; a cue rule has {', '.join(CUE_KEYS)}")
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise CtlabelError(f"{where}: every cue rule needs a name")
+    where = f"{where} {name!r}"
+    scope = table.get("scope", max_scope)
+    if scope != "sentence" and (not isinstance(scope, int) or isinstance(scope, bool) or scope < 0):
+        raise CtlabelError(f"{where}: scope = {scope!r}; expected a number of tokens or \"sentence\"")
+    ends = table.get("ends", DEFAULT_ENDS)
+    if not isinstance(ends, str):
+        raise CtlabelError(f"{where}: ends must be a string of punctuation marks")
+    terminators = table.get("terminators", True)
+    if not isinstance(terminators, bool):
+        raise CtlabelError(f"{where}: terminators must be true or false")
+    return CueRule(
+        name=name,
+        state=str(_choice(table, "state", (NEGATIVE, UNCERTAIN, POSITIVE), None, where)),
+        forward=_choice(table, "direction", ("forward", "backward"), None, where) == "forward",
+        scope=None if scope == "sentence" else scope,
+        ends=frozenset(ends.split()),
+        commas=str(_choice(table, "commas", ("list", "end", "pass"), "list", where)),
+        terminators=terminators,
+        terms=_strings(table, "terms", where),
+    )
 
 
 def _sources(data: dict, kind: str, path: Path) -> dict[str, str]:
@@ -74,6 +123,11 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """Read and check a lexicon file (the bundled one by default)."""
     path = Path(path) if path else DEFAULT_LEXICON
     data = read_toml(path, "lexicon")
+    if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+        raise CtlabelError(
+            f"{path}: lexicon format version {data.get('version')!r}, this ctlabel reads version {FORMAT_VERSION} "
+            "(context cues are [[context.cues]] rules; see docs/mining.md)"
+        )
     concepts_raw = data.get("concepts", {})
     missing = [c for c in REQUIRED_CONCEPTS if c not in concepts_raw]
     if missing:
@@ -89,21 +143,28 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     }
     ctx = data.get("context", {})
     where = f"{path} [context]"
+    unknown = sorted(set(ctx) - set(CONTEXT_KEYS))
+    if unknown:
+        raise CtlabelError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; [context] has {', '.join(CONTEXT_KEYS)} "
+            "(cues are [[context.cues]] rules with name, state, direction and terms; see docs/mining.md)"
+        )
+    max_scope = ctx.get("max_scope", 6)
+    if not isinstance(max_scope, int) or max_scope < 0:
+        raise CtlabelError(f"{where}: max_scope = {max_scope!r}; expected a number of tokens")
+    cues_raw = ctx.get("cues", [])
+    if not isinstance(cues_raw, list) or not all(isinstance(c, dict) for c in cues_raw):
+        raise CtlabelError(f"{where}: cues must be [[context.cues]] tables")
+    cues = tuple(_cue_rule(table, max_scope, f"{path} [[context.cues]]") for table in cues_raw)
+    names = [c.name for c in cues]
+    if len(set(names)) != len(names):
+        raise CtlabelError(f"{where}: two cue rules share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return Lexicon(
         concepts=concepts,
-        negation_pre=_strings(ctx.get("negation", {}), "pre", where),
-        negation_post=_strings(ctx.get("negation", {}), "post", where),
-        negation_result=_strings(ctx.get("negation", {}), "result", where),
-        uncertainty_pre=_strings(ctx.get("uncertainty", {}), "pre", where),
-        uncertainty_post=_strings(ctx.get("uncertainty", {}), "post", where),
-        exposure=_strings(ctx.get("exposure", {}), "pre", where),
-        pseudo=_strings(ctx.get("pseudo", {}), "terms", where),
-        terminate=_strings(ctx.get("terminate", {}), "terms", where),
-        resolution_complete=_strings(ctx.get("resolution", {}), "complete", where),
-        resolution_partial=_strings(ctx.get("resolution", {}), "partial", where),
-        max_scope=int(ctx.get("max_scope", 6)),
-        result_scope=int(ctx.get("negation", {}).get("result_scope", 3)),
+        cues=cues,
+        pseudo=_strings(ctx, "pseudo", where),
+        terminate=_strings(ctx, "terminate", where),
         lesion_sources=_sources(data, "lesions", path),
         covid_sources=_sources(data, "covid", path),
         path=str(path),

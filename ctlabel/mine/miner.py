@@ -85,20 +85,20 @@ class Miner:
                 continue  # no panel or clause work for a text that names nothing
             clean = repaired.text if repaired else text
             ranges = panel_ranges(clean, record.get("panel"))
-            clause_ranges = clauses(clean) if any(m.label in (COVID, OTHER) for m in mentions) else ()
+            clause_ranges = clauses(clean) if any(m.code in (COVID, OTHER) for m in mentions) else ()
             for m in mentions:
-                if m.label not in per_label or not _in_ranges(m, ranges):
+                if m.code not in per_label or not _in_ranges(m, ranges):
                     continue
-                role = self.lexicon.source_role(COVID if m.label == OTHER else m.label, source)
+                role = self.lexicon.source_role(COVID if m.code == OTHER else m.code, source)
                 if role == "ignore":
                     continue
                 state, rule = m.state, m.rule
                 if role in ("supporting", "fallback") and state == POSITIVE:
                     state, rule = UNCERTAIN, f"{rule} | source.{role}:{source}"
                 evidence = _evidence(source, m, text, repaired, state, rule)
-                if m.label in (COVID, OTHER):
+                if m.code in (COVID, OTHER):
                     evidence["_clause"] = (source, _clause_of(m, clause_ranges))
-                (fallback if role == "fallback" else per_label)[m.label].append(evidence)
+                (fallback if role == "fallback" else per_label)[m.code].append(evidence)
         for group in ((COVID, OTHER), *((code,) for code in LESIONS)):
             if not any(per_label[label] for label in group):  # the other sources are silent
                 for label in group:

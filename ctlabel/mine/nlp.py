@@ -29,32 +29,29 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex
 
-from ctlabel.lexicon import Lexicon
-from ctlabel.schema import NEGATIVE, POSITIVE, UNCERTAIN
+from ctlabel.lexicon import CueRule, Lexicon
+from ctlabel.schema import POSITIVE, UNCERTAIN
 
-# Cue kinds. "pseudo" cues only exist to shadow a negation such as "no change".
-NEG_PRE, NEG_POST, NEG_RESULT = "negation.pre", "negation.post", "negation.result"
-UNC_PRE, UNC_POST = "uncertainty.pre", "uncertainty.post"
-EXPOSURE = "exposure.pre"  # scope: the rest of the sentence
-RES_PRE, RES_POST = "resolution.pre", "resolution.post"
-PARTIAL_PRE, PARTIAL_POST = "partial.pre", "partial.post"
+# Phrases matched only to be ignored ("no change") or to end scopes ("but", "which").
 PSEUDO, TERMINATE = "pseudo", "terminate"
-_BOUNDARY = re.compile(r"[.;:!•](?=\s|$)")
-_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
-
+_BOUNDARY = re.compile(r"[.;:!?•](?=\s|$)")
 
 
 @dataclass(slots=True)
 class Mention:
-    """A concept or cue found in a text; ``start``/``end`` are character offsets."""
+    """A concept or cue found in a text; ``start``/``end`` are character offsets.
 
-    label: str
+    ``code`` is the concept code (GGO, covid, other…) or the cue rule's name (negation.pre…);
+    ``hedged``: the term is one of the concept's ``uncertain`` terms, so it asserts it as uncertain.
+    """
+
+    code: str
     start: int
     end: int
     tok_start: int
     tok_end: int
     term: str
-    weak: bool = False
+    hedged: bool = False
     state: str = POSITIVE
     rule: str = ""
 
@@ -129,40 +126,26 @@ def _longest_first(spans: list[Mention]) -> list[Mention]:
 
 
 class LexiconMatcher:
-    """Find concept mentions and context cues; store them on ``doc._``."""
+    """Find concept mentions and context cues (a lower-case PhraseMatcher over every term form)."""
 
     def __init__(self, nlp: Language, lexicon: Lexicon):
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.keys: dict[int, tuple[str, bool]] = {}
+        self.keys: dict[int, tuple[str, bool, bool]] = {}  # match key → (code, hedged, is a cue)
 
-        def add(label: str, terms: tuple[str, ...], weak: bool = False) -> None:
-            key = f"{label}|{int(weak)}"
-            patterns = [nlp.make_doc(v) for t in terms for v in term_variants(t)]
-            self.matcher.add(key, patterns)
-            self.keys[nlp.vocab.strings[key]] = (label, weak)
+        def add(code: str, terms: tuple[str, ...], hedged: bool = False, cue: bool = False) -> None:
+            key = f"{code}|{int(hedged)}"
+            self.matcher.add(key, [nlp.make_doc(v) for t in terms for v in term_variants(t)])
+            self.keys[nlp.vocab.strings[key]] = (code, hedged, cue)
 
         for concept in lexicon.concepts.values():
             add(concept.code, concept.terms)
             if concept.uncertain:
-                add(concept.code, concept.uncertain, weak=True)
-        resolution_pre = tuple(t for t in lexicon.resolution_complete if t.endswith(" of"))
-        partial_pre = tuple(t for t in lexicon.resolution_partial if t.endswith(" of"))
-        for kind, terms in (
-            (NEG_PRE, lexicon.negation_pre),
-            (NEG_POST, lexicon.negation_post),
-            (NEG_RESULT, lexicon.negation_result),
-            (UNC_PRE, lexicon.uncertainty_pre),
-            (UNC_POST, lexicon.uncertainty_post),
-            (EXPOSURE, lexicon.exposure),
-            (PSEUDO, lexicon.pseudo),
-            (TERMINATE, lexicon.terminate),
-            (RES_PRE, resolution_pre),
-            (RES_POST, tuple(t for t in lexicon.resolution_complete if t not in resolution_pre)),
-            (PARTIAL_PRE, partial_pre),
-            (PARTIAL_POST, tuple(t for t in lexicon.resolution_partial if t not in partial_pre)),
-        ):
+                add(concept.code, concept.uncertain, hedged=True)
+        for rule in lexicon.cues:
+            add(rule.name, rule.terms, cue=True)
+        for code, terms in ((PSEUDO, lexicon.pseudo), (TERMINATE, lexicon.terminate)):
             if terms:
-                add(kind, terms)
+                add(code, terms, cue=True)
 
     def __call__(self, doc: Doc) -> Doc:
         concepts: list[Mention] = []
@@ -172,104 +155,114 @@ class LexiconMatcher:
             text = doc_text(doc)
             offsets = doc.to_array([IDX, LENGTH]).tolist()
             for key, start, end in matches:
-                label, weak = self.keys[key]
+                code, hedged, cue = self.keys[key]
                 lo, hi = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
-                m = Mention(label, lo, hi, start, end, text[lo:hi].lower(), weak)
-                (cues if "." in label or label in (PSEUDO, TERMINATE) else concepts).append(m)
+                (cues if cue else concepts).append(Mention(code, lo, hi, start, end, text[lo:hi].lower(), hedged))
         doc.user_data["ctl_mentions"] = _longest_first(concepts)
         doc.user_data["ctl_cues"] = _longest_first(cues)
         return doc
 
-class ContextAssigner:
-    """Give each concept mention a state from the cues whose scope reaches it."""
 
-    def __init__(self, max_scope: int, result_scope: int):
-        self.max_scope = max_scope
-        self.result_scope = result_scope
+class ContextAssigner:
+    """Give each concept mention a state from the nearest cue whose rule's scope reaches it."""
+
+    def __init__(self, rules: tuple[CueRule, ...]):
+        self.rules = {rule.name: rule for rule in rules}
 
     def __call__(self, doc: Doc) -> Doc:
         mentions: list[Mention] = mentions_of(doc)
-        cues: list[Mention] = [c for c in doc.user_data.get("ctl_cues", []) if c.label != PSEUDO]
         if not mentions:
             return doc
-        concept_starts = {m.tok_start for m in mentions}
-        text = doc_text(doc)
-        stops = [b.start() for b in _BOUNDARY.finditer(text)]
-        stops += [c.start for c in cues if c.label == TERMINATE]
-        sentence_ends = [b.start() for b in _SENTENCE_END.finditer(text)] if any(c.label == EXPOSURE for c in cues) else []
+        cues = [c for c in doc.user_data.get("ctl_cues", []) if c.code in self.rules]
+        if cues:
+            text = doc_text(doc)
+            scope = _ScopeEnds(
+                boundaries=[(b.start(), b.group()) for b in _BOUNDARY.finditer(text)],
+                terminators=[c.start for c in doc.user_data["ctl_cues"] if c.code == TERMINATE],
+                concept_starts={m.tok_start for m in mentions},
+            )
         for m in mentions:
-            cue = self._nearest_cue(doc, m, cues, stops, concept_starts, sentence_ends)
+            cue = self._nearest_cue(doc, m, cues, scope) if cues else None
             m.state, m.rule = self._state(m, cue)
         return doc
 
-    def _nearest_cue(self, doc, m, cues, stops, concept_starts, sentence_ends) -> Mention | None:
+    def _nearest_cue(self, doc: Doc, m: Mention, cues: list[Mention], scope: _ScopeEnds) -> Mention | None:
         best, best_dist = None, None
         for cue in cues:
-            if cue.label == TERMINATE:
-                continue
-            if cue.label == EXPOSURE:
-                if cue.end <= m.start and not any(cue.end <= s < m.start for s in sentence_ends):
-                    dist = m.tok_start - cue.tok_end
-                    if best_dist is None or dist < best_dist:
-                        best, best_dist = cue, dist
-                continue
-            if cue.label == NEG_RESULT:  # a result right after its concept; a colon does not end it
-                dist = cue.tok_start - m.tok_end
-                between = doc_text(doc)[m.end : cue.start]
-                if 0 <= dist <= self.result_scope and not any(c in between for c in ".;!,") and (
-                    best_dist is None or dist < best_dist
-                ):
-                    best, best_dist = cue, dist
-                continue
-            if cue.label.endswith(".pre") and cue.tok_end <= m.tok_start:
+            rule = self.rules[cue.code]
+            if rule.forward and cue.tok_end <= m.tok_start:
                 lo, hi, chars = cue.tok_end, m.tok_start, (cue.end, m.start)
-            elif cue.label.endswith(".post") and cue.tok_start >= m.tok_end:
+            elif not rule.forward and cue.tok_start >= m.tok_end:
                 lo, hi, chars = m.tok_end, cue.tok_start, (m.end, cue.start)
             else:
                 continue
             dist = hi - lo
-            if dist > self.max_scope or any(chars[0] <= s < chars[1] for s in stops):
+            if (rule.scope is not None and dist > rule.scope) or (best_dist is not None and dist >= best_dist):
                 continue
-            if any(doc[i].text == "," and not self._list_continues(doc, i, concept_starts) for i in range(lo, hi)):
+            if not scope.open(doc, rule, lo, hi, chars):
                 continue
-            if best_dist is None or dist < best_dist:
-                best, best_dist = cue, dist
+            best, best_dist = cue, dist
         return best
 
-    @staticmethod
-    def _list_continues(doc: Doc, comma: int, concept_starts: set[int]) -> bool:
+    def _state(self, m: Mention, cue: Mention | None) -> tuple[str, str]:
+        term_rule = f"{m.code}:{m.term}" + (" (hedged)" if m.hedged else "")
+        own = UNCERTAIN if m.hedged else POSITIVE
+        if cue is None:
+            return own, term_rule
+        state = self.rules[cue.code].state
+        return (own if state == POSITIVE else state), f"{term_rule} | {cue.code}:{cue.term}"
+
+
+@dataclass(slots=True)
+class _ScopeEnds:
+    """What ends a cue's scope in one text: punctuation, terminate words, commas."""
+
+    boundaries: list[tuple[int, str]]  # (offset, mark) of punctuation followed by a space or the end
+    terminators: list[int]
+    concept_starts: set[int]
+
+    def open(self, doc: Doc, rule: CueRule, lo: int, hi: int, chars: tuple[int, int]) -> bool:
+        """Whether nothing between the cue and the concept ends ``rule``'s scope."""
+        a, b = chars
+        if any(a <= pos < b and mark in rule.ends for pos, mark in self.boundaries):
+            return False
+        if rule.terminators and any(a <= pos < b for pos in self.terminators):
+            return False
+        if rule.commas == "pass":
+            return True
+        commas = (i for i in range(lo, hi) if doc[i].text == ",")
+        if rule.commas == "end":
+            return next(commas, None) is None
+        return all(self._list_continues(doc, i) for i in commas)
+
+    def _list_continues(self, doc: Doc, comma: int) -> bool:
         """A comma inside a list of concepts ("no GGO, consolidation or ...") keeps the scope."""
         nxt = comma + 1
         if nxt < len(doc) and doc[nxt].lower_ in ("and", "or", "nor"):
             nxt += 1
-        return nxt in concept_starts
-
-    @staticmethod
-    def _state(m: Mention, cue: Mention | None) -> tuple[str, str]:
-        term_rule = f"{m.label}:{m.term}" + (" (weak)" if m.weak else "")
-        if cue is None or cue.label in (PARTIAL_PRE, PARTIAL_POST):
-            partial = f" | resolution.partial:{cue.term}" if cue else ""
-            return (UNCERTAIN if m.weak else POSITIVE), term_rule + partial
-        kind = cue.label.split(".")[0]
-        state = {"negation": NEGATIVE, "resolution": NEGATIVE, "uncertainty": UNCERTAIN, "exposure": UNCERTAIN}[kind]
-        return state, f"{term_rule} | {cue.label}:{cue.term}"
+        return nxt in self.concept_starts
 
 
-@Language.factory("ctlabel_lexicon", default_config={"lexicon_path": None})
-def _make_lexicon_matcher(nlp: Language, name: str, lexicon_path: str | None) -> LexiconMatcher:
-    from ctlabel.lexicon import load_lexicon
-
-    return LexiconMatcher(nlp, load_lexicon(lexicon_path))
+# The components take a registered lexicon (by its hash), so a Lexicon built in memory is the
+# one that runs, and the TOML is read once.
+_LEXICONS: dict[str, Lexicon] = {}
 
 
-@Language.factory("ctlabel_context", default_config={"max_scope": 6, "result_scope": 3})
-def _make_context(nlp: Language, name: str, max_scope: int, result_scope: int) -> ContextAssigner:
-    return ContextAssigner(max_scope, result_scope)
+@Language.factory("ctlabel_lexicon", assigns=["doc.user_data"], default_config={"lexicon": ""})
+def _make_lexicon_matcher(nlp: Language, name: str, lexicon: str) -> LexiconMatcher:
+    return LexiconMatcher(nlp, _LEXICONS[lexicon])
+
+
+@Language.factory("ctlabel_context", assigns=["doc.user_data"], default_config={"lexicon": ""})
+def _make_context(nlp: Language, name: str, lexicon: str) -> ContextAssigner:
+    return ContextAssigner(_LEXICONS[lexicon].cues)
 
 
 def build_nlp(lexicon: Lexicon) -> Language:
     """The miner's pipeline for ``lexicon``: tokenizer → ctlabel_lexicon → ctlabel_context."""
+    key = lexicon.hash or str(id(lexicon))
+    _LEXICONS[key] = lexicon
     nlp = make_tokenizer_nlp()
-    nlp.add_pipe("ctlabel_lexicon", config={"lexicon_path": lexicon.path or None})
-    nlp.add_pipe("ctlabel_context", config={"max_scope": lexicon.max_scope, "result_scope": lexicon.result_scope})
+    nlp.add_pipe("ctlabel_lexicon", config={"lexicon": key})
+    nlp.add_pipe("ctlabel_context", config={"lexicon": key})
     return nlp
