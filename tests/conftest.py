@@ -50,15 +50,22 @@ def covid_ct() -> Path:
 
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory):
-    """A real Label Studio server on 127.0.0.1 with a fresh data dir (skips loudly without the package)."""
-    import signal
+    """``ctlabel review server`` on SQLite with a fresh data dir, files served below the repository
+    (skips loudly without Label Studio); stopped with Ctrl-C at the end of the session."""
+    from labelstudio import start_server, stop_server
 
-    from labelstudio import start_label_studio
-
-    proc, server = start_label_studio(tmp_path_factory.mktemp("label-studio"))
+    server = start_server(tmp_path_factory.mktemp("label-studio"), ROOT)
     yield server
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except Exception:
-        os.killpg(proc.pid, signal.SIGKILL)
+    stop_server(server.proc)
+
+
+@pytest.fixture(scope="session")
+def label_studio_pg(tmp_path_factory):
+    """The same on a fresh PostgreSQL database (``$CTLABEL_TEST_POSTGRES``; skips loudly without it)."""
+    from labelstudio import drop_database, postgres_database, start_server, stop_server
+
+    database = postgres_database(os.environ.get("CTLABEL_TEST_POSTGRES"))
+    server = start_server(tmp_path_factory.mktemp("label-studio-pg"), ROOT, database)
+    yield server
+    stop_server(server.proc)
+    drop_database(database)

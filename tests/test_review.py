@@ -20,6 +20,7 @@ from ctlabel.review.server import Server
 from ctlabel.schema import empty_record
 
 runner = CliRunner()
+pytestmark = pytest.mark.server
 
 
 def make_record(rid: str, text: str, miner) -> dict:

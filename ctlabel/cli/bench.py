@@ -89,24 +89,34 @@ def bench_baselines_command(
 def bench_review_command(
     url: str | None = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
     api_key: str | None = typer.Option(None, "--api-key", help="API token (default: $LABEL_STUDIO_API_KEY)."),
+    database: list[str] | None = typer.Option(
+        None, "--database", help="Start a fresh local server on this database instead (sqlite or postgresql://…); repeat to compare."
+    ),
     push_n: int = typer.Option(10_000, "--push", help="Tasks pushed (timed)."),
     pull_n: int = typer.Option(50_000, "--pull", help="Tasks in the project when pulling (timed)."),
     annotate_n: int = typer.Option(200, "--annotate", help="Tasks annotated before the pull."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Push N tasks and pull M against a running Label Studio (a temporary project, deleted after)."""
-    from ctlabel.cli.review import connect
-    from ctlabel.review.bench import bench_review
+    """Push N tasks and pull M against a running Label Studio (a temporary project, deleted after),
+    or against fresh local servers, one per --database, side by side."""
+    from ctlabel.review.bench import bench_databases, bench_review
+    from ctlabel.review.server import Server
 
-    result = guarded(lambda: bench_review(connect(url, api_key), push_n, pull_n, annotate_n))
+    if database:
+        results = guarded(lambda: bench_databases(database, push_n, pull_n, annotate_n))
+    else:
+        results = {"server": guarded(lambda: bench_review(Server.from_env(url, api_key), push_n, pull_n, annotate_n))}
     if json_out:
-        print_json(result)
+        print_json(results if database else results["server"])
         return
-    for key in ("push", "push_more", "pull"):
-        if key in result:
-            r = result[key]
-            n = r.get("tasks", r.get("records"))
-            console.print(f"{key:9s} {n:7d} in {r['seconds']:6.1f} s  ({r['per_s']:.0f}/s)")
+    for name, result in results.items():
+        if database:
+            console.print(f"[bold]{name}[/] (server started in {result['start_seconds']:.0f} s)", highlight=False)
+        for key in ("push", "push_more", "pull"):
+            if key in result:
+                r = result[key]
+                n = r.get("tasks", r.get("records"))
+                console.print(f"{key:9s} {n:7d} in {r['seconds']:6.1f} s  ({r['per_s']:.0f}/s)")
 
 
 @app.command("train")

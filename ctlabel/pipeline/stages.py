@@ -80,10 +80,10 @@ def plan_review(p: Pipeline, t: dict[str, Any], mined: Path) -> StagePlan:
         if export is not None:
             summary = pull(with_records(tasks_from_export(export), mined), output)
         else:
-            from ctlabel.cli.review import connect
             from ctlabel.review.push import push
+            from ctlabel.review.server import Server
 
-            server = connect(t.get("url"), t.get("api_key") or os.environ.get("LABEL_STUDIO_API_KEY"))
+            server = Server.from_env(t.get("url"), t.get("api_key"))
             project = _need(t, "project", "review")
             push(mined, project, server)
             tasks, notes = tasks_from_server(server, project)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -65,3 +66,24 @@ def bench_review(server: Server, push_n: int = 10_000, pull_n: int = 50_000, ann
             result[key]["per_s"] = result[key]["tasks"] / result[key]["seconds"]
     result["pull"]["per_s"] = result["pull"]["records"] / result["pull"]["seconds"]
     return result
+
+
+def bench_databases(databases: list[str], push_n: int, pull_n: int, annotate_n: int) -> dict[str, Any]:
+    """The same bench on a fresh local server per database (``sqlite`` or ``postgresql://…``)."""
+    from ctlabel.review.launch import start, stop
+
+    results: dict[str, Any] = {}
+    for database in databases:
+        with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            probe.close()
+            started = time.perf_counter()
+            proc, local = start(Path(tmp), Path(tmp), "127.0.0.1", port, database)
+            start_seconds = time.perf_counter() - started
+            try:
+                result = bench_review(Server(local.url, local.token), push_n, pull_n, annotate_n)
+                results[local.database] = {"start_seconds": start_seconds, **result}
+            finally:
+                stop(proc)
+    return results

@@ -16,9 +16,17 @@ from typing import Any
 from ctlabel.io import cache_dir
 
 
+def _host(url: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", url.split("://", 1)[-1]).strip("_")
+
+
 def ledger_path(url: str, project_id: int) -> Path:
-    host = re.sub(r"[^A-Za-z0-9]+", "_", url.split("://", 1)[-1]).strip("_")
-    return cache_dir("review") / f"{host}-project{project_id}.jsonl"
+    return cache_dir("review") / f"{_host(url)}-project{project_id}.jsonl"
+
+
+def uploads_path(url: str) -> Path:
+    """Images already uploaded to the server: file (path, size, mtime) → URL."""
+    return cache_dir("review") / f"{_host(url)}-uploads.json"
 
 
 class Ledger:

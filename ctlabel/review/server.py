@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 from label_studio_sdk.client import LabelStudio
@@ -24,6 +27,10 @@ ANNOTATED = {
 }
 
 
+UPLOADS_PROJECT = "ctlabel image uploads"
+UPLOADS_CONFIG = '<View><Image name="image" value="$image"/></View>'
+
+
 class Server:
     """A connection to one Label Studio server (the SDK, plus plain HTTP for bulk reads)."""
 
@@ -32,8 +39,23 @@ class Server:
             raise CtlabelError("no Label Studio API key: pass --api-key or set LABEL_STUDIO_API_KEY")
         self.url = url.rstrip("/")
         self.sdk = LabelStudio(base_url=self.url, api_key=api_key, timeout=timeout)
+        self._uploads_project: int | None = None
         self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Token {api_key}"}, timeout=timeout)
         self.call(self.sdk.users.whoami)
+
+    @classmethod
+    def from_env(cls, url: str | None = None, api_key: str | None = None) -> Server:
+        """The server at ``url`` (default ``$LABEL_STUDIO_URL``, else http://localhost:8080) with
+        ``api_key`` (default ``$LABEL_STUDIO_API_KEY``); an address that is not http(s) is one line."""
+        url = url or os.environ.get("LABEL_STUDIO_URL", "http://localhost:8080")
+        parts = urlparse(url)
+        try:
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            parts = urlparse("")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CtlabelError(f"--url {url!r} (or $LABEL_STUDIO_URL): not an http(s) address like http://localhost:8080")
+        return cls(url, api_key or os.environ.get("LABEL_STUDIO_API_KEY"))
 
     def call(self, fn, *args, **kwargs):
         """Run one SDK call; turn connection and HTTP failures into one clear line."""
@@ -49,15 +71,50 @@ class Server:
             raise CtlabelError(f"Label Studio at {self.url} answered HTTP {exc.status_code}: {str(exc.body)[:200]}") from None
 
     def get_json(self, path: str, **params: Any) -> Any:
-        def fetch():
-            response = self.http.get(path, params=params)
-            if response.status_code in (401, 403):
-                raise ApiError(status_code=response.status_code, body=response.text)
+        return self._http("GET", path, params=params)
+
+    def _http(self, method: str, path: str, **kwargs: Any) -> Any:
+        def send():
+            response = self.http.request(method, path, **kwargs)
             if response.status_code >= 400:
                 raise ApiError(status_code=response.status_code, body=response.text)
-            return response.json()
+            return response.json() if response.content else None
 
-        return self.call(fetch)
+        return self.call(send)
+
+    def uploads_project(self) -> int:
+        """The project that holds uploaded images (Label Studio takes direct file uploads only into
+        a project with one data key, so not into the review projects); made when missing."""
+        if self._uploads_project is None:
+            project = self.find_project(UPLOADS_PROJECT) or self.call(
+                self.sdk.projects.create, title=UPLOADS_PROJECT, label_config=UPLOADS_CONFIG,
+                description="Images uploaded by ctlabel review push for the tasks of the review projects; not for labeling.",
+            )
+            self._uploads_project = int(project.id)
+        return self._uploads_project
+
+    def upload_file(self, path: Path) -> str:
+        """Upload one file (no task made); its URL on the server."""
+        project_id = self.uploads_project()
+        with path.open("rb") as fh:
+            body = self._http("POST", f"/api/projects/{project_id}/import", params={"commit_to_project": "false"},
+                              files={"file": (path.name, fh)})
+        ids = body.get("file_upload_ids") or []
+        uploads = self._http("GET", f"/api/projects/{project_id}/file-uploads", params={"ids": json.dumps(ids)})
+        names = [u["file"] for u in uploads if u.get("id") in ids]
+        if len(names) != 1:
+            raise CtlabelError(f"Label Studio at {self.url} did not store {path} as one upload")
+        return "/data/" + names[0].lstrip("/")
+
+    def local_storages(self, project_id: int) -> list[Path]:
+        """Folders whose files the project's tasks may show (its local-files storages)."""
+        return [Path(st["path"]) for st in self._http("GET", "/api/storages/localfiles/", params={"project": project_id}) if st.get("path")]
+
+    def add_local_storage(self, project_id: int, folder: Path) -> None:
+        """Let the project's tasks show files below ``folder`` (a storage that is never synced)."""
+        self._http("POST", "/api/storages/localfiles/", json={
+            "project": project_id, "path": str(folder), "title": f"ctlabel images {folder.name}", "use_blob_urls": False,
+        })
 
     def find_project(self, title: str) -> Any | None:
         """The project with this title; None when there is none; an error when there are several."""

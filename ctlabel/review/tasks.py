@@ -43,8 +43,9 @@ def _text_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, tuple[str,
     return caption, report, where
 
 
-def to_task(record: dict[str, Any], image_url: str | None) -> dict[str, Any]:
-    """A task with the record's data and the machine's choices and evidence as a prediction."""
+def to_task(record: dict[str, Any], image_url: str | None, image_note: str | None = None) -> dict[str, Any]:
+    """A task with the record's data and the machine's choices and evidence as a prediction;
+    ``image_note`` is shown above the image pane (a missing image)."""
     caption, report, where = _text_fields(record)
     data = {
         "id": record["id"],
@@ -53,6 +54,7 @@ def to_task(record: dict[str, Any], image_url: str | None) -> dict[str, Any]:
         "caption": caption,
         "report": report,
         "image": image_url or "",
+        "image_note": image_note or "",
         "record": record,
         "record_hash": record_hash(record),
     }
