@@ -108,7 +108,7 @@ def test_document_text_alone_gives_at_most_uncertain(mine_text):
         ("caf\u00c3\u00a9 â€œquotedâ€\u009d", 'café "quoted"'),
         ("a\u2009b\u00a0c", "a b c"),
         ("noGGOin the base", "no GGO in the base"),
-        ("onset,and in(B)day 5", "onset, and in (B) day 5"),
+        ("onset,and in(B)day5", "onset, and in (B) day 5"),  # fixed where the text shows glue
         ("(candd)", "(c and d)"),
     ],
 )

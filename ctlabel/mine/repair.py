@@ -95,7 +95,12 @@ _LINE_HYPHEN = re.compile(r"([A-Za-z]+)-[ \t]*\r?\n\s*([a-z]+)")
 _HYPHEN_GAP = re.compile(r"(?<=[A-Za-z0-9]-)\s+(?!(?:and|or|nor|to|&)\b)(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])\s+(?=-[A-Za-z0-9])")
 
 # --- glued words ----------------------------------------------------------------------------------
-_GLUE_TRIGGER = re.compile(r"[A-Za-z]{12,}|[,)][A-Za-z]|[A-Za-z]\(|[a-z]{2}[A-Z]{2}|[a-z]{3}[A-Z][a-z]{2}|[A-Z]{2}[a-z]{3}|[A-Z]{3}[a-z]{2}|\d[A-Za-z]{3}|\d[A-Z]{2}|[a-z]{2}\d|\([A-La-l](?:and|or|to)[A-La-l]\)|[A-Za-z0-9)][.;:][A-Za-z(]{2}")
+# Signs of glued text: case or digit changes inside a word, punctuation without a space, a
+# glued panel pair, or (checked against the word model) a run of letters too long to be a word.
+_GLUE_SIGNS = re.compile(
+    r"[a-z]{2}[A-Z]{2}|[a-z]{3}[A-Z][a-z]{2}|[A-Z]{2}[a-z]{3}|[A-Z]{3}[a-z]{2}|\d[A-Za-z]{3}|\d[A-Z]{2}|[a-z]{2}\d"
+    r"|\([A-La-l](?:and|or|to)[A-La-l]\)|[A-Za-z0-9)][.;:][A-Za-z(]{2}"
+)
 # Where a space is missing: each pattern ends at the gap (a leading class keeps the scan fast).
 _GLUE_POINTS = tuple(
     re.compile(p)
@@ -116,6 +121,7 @@ _PANEL_PAIR = re.compile(r"\([A-La-l](and|or|to)[A-La-l]\)")  # "(candd)" → "(
 _MAX_WORD = 24
 _MAX_UNKNOWN = 12
 _GLUED_RUN = 16
+_LONG_RUN = re.compile(r"[A-Za-z]{12,}")  # longer than most words: checked against the word model
 _UNKNOWN_PER_CHAR = math.log(10)
 _PIECE_COST = math.log(3000)
 _PANEL_LETTER_COST = 12.0  # as a word of moderate frequency
@@ -244,7 +250,7 @@ class TextRepairer:
             rep = rep.edited([(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(rep.text)])
         if "- " in rep.text or " -" in rep.text:
             rep = rep.edited([(m.start(), m.end(), "") for m in _HYPHEN_GAP.finditer(rep.text)])
-        if _GLUE_TRIGGER.search(rep.text):
+        if _GLUE_SIGNS.search(rep.text) or any(run.group() not in self.words for run in _LONG_RUN.finditer(rep.text)):
             points = {m.end() for pattern in _GLUE_POINTS for m in pattern.finditer(rep.text)}
             points |= {p for m in _PANEL_PAIR.finditer(rep.text) for p in m.span(1)}
             rep = rep.edited([(p, p, " ") for p in sorted(points)])
