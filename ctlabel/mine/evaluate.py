@@ -7,13 +7,12 @@ GOLD is a CSV with an id column (``image``, ``imgname`` or ``id``) and any of th
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import NAME_COLUMNS, dict_reader, read_records
+from ctlabel.metrics import Counts, bootstrap_ci
 from ctlabel.mine.run import unique_id
 from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, label_of, state_of
 
@@ -54,32 +53,6 @@ def _keys(record: dict[str, Any]) -> list[str]:
         keys.append(PurePath(record["image"]).name)
     keys.append(PurePath(record["id"]).stem)
     return keys
-
-
-@dataclass
-class Counts:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def add(self, gold: int, pred: int) -> None:
-        if gold and pred:
-            self.tp += 1
-        elif pred:
-            self.fp += 1
-        elif gold:
-            self.fn += 1
-        else:
-            self.tn += 1
-
-    def prf(self) -> dict[str, float]:
-        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        total = self.tp + self.fp + self.fn + self.tn
-        acc = (self.tp + self.tn) / total if total else 0.0
-        return {"precision": p, "recall": r, "f1": f, "accuracy": acc, "support": self.tp + self.fn}
 
 
 def predicted(record: dict[str, Any], label: str, uncertain_as: int = 0) -> int:
@@ -151,12 +124,9 @@ def _disagreement(record: dict[str, Any], label: str, gold: int) -> dict[str, An
 
 
 def _bootstrap(pairs, labels, rounds: int, seed: int) -> dict[str, list[float]]:
-    rng = random.Random(seed)
-    samples: dict[str, list[float]] = {}
-    for _ in range(rounds):
-        scores = score_pairs([rng.choice(pairs) for _ in pairs], labels)
-        flat = {f"{label}.f1": v["f1"] for label, v in scores["labels"].items()}
-        flat |= {k: scores[k] for k in ("micro_f1", "exact_match", "covid_accuracy") if scores.get(k) is not None}
-        for key, value in flat.items():
-            samples.setdefault(key, []).append(value)
-    return {k: [sorted(v)[int(0.025 * len(v))], sorted(v)[min(len(v) - 1, int(0.975 * len(v)))]] for k, v in samples.items()}
+    def statistic(sample: list[int]) -> dict[str, float | None]:
+        scores = score_pairs([pairs[i] for i in sample], labels)
+        flat: dict[str, float | None] = {f"{label}.f1": v["f1"] for label, v in scores["labels"].items()}
+        return flat | {k: scores.get(k) for k in ("micro_f1", "exact_match", "covid_accuracy")}
+
+    return bootstrap_ci(len(pairs), statistic, rounds, seed)
