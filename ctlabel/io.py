@@ -169,17 +169,10 @@ class _Lines:
         self.number -= len(lines)
 
 
-def _fields(line: str, delimiter: str) -> int:
-    return len(next(csv.reader([line], delimiter=delimiter), []))
-
-
-def _swallowed(lines: list[str], delimiter: str, width: int) -> bool:
-    """A record over several lines whose later lines read as rows of their own: a stray quote."""
-    rest = lines[1:]
-    return sum(_fields(line, delimiter) == width for line in rest) >= max(1, len(rest) // 2)
-
-
 def _read_delimited(path: Path, delimiter: str) -> Table:
+    """Rows read strictly: a quote that opens a cell must close it right before a delimiter or the
+    line's end. A stray quote in an unquoted file breaks that rule where its cell would end (or at
+    the end of the file); that row is reported and the lines it took are read again as rows."""
     encoding = detect_encoding(path)
     fh = path.open(encoding=encoding, newline="")
     lines = _Lines(fh)
@@ -197,7 +190,8 @@ def _read_delimited(path: Path, delimiter: str) -> Table:
         """A broken record: report its first line, and read the lines after it again as rows."""
         if len(taken) > 1:
             lines.give_back(taken[1:])
-            why += f"; lines {first + 1}-{first + len(taken) - 1} read again as rows"
+            again = f"line {first + 1}" if len(taken) == 2 else f"lines {first + 1}-{first + len(taken) - 1}"
+            why += f"; {again} read again"
         table.skipped.append(f"row {first}: {why}")
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -223,7 +217,7 @@ def _read_delimited(path: Path, delimiter: str) -> Table:
                 if not values:
                     continue
                 taken = lines.taken
-                if len(taken) > 1 and (len(values) != len(columns) or _swallowed(taken, delimiter, len(columns))):
+                if len(taken) > 1 and len(values) != len(columns):
                     lost(first, taken, f"a quote opened here runs over {len(taken)} lines")
                     continue
                 if len(values) != len(columns):
