@@ -60,16 +60,21 @@ def _init_worker(lexicon_path: str | None) -> None:
 Mined = tuple[list[str], dict[str, Counter]]
 
 
-def _mine_serialized(miner: Miner, rows: list[tuple[str, dict[str, Any]]], columns: Columns) -> Mined:
-    """JSONL lines and the count of each label's states (cheap to send between processes)."""
+def _records(rows: list[tuple[str, dict[str, Any]]], columns: Columns) -> list[dict[str, Any]]:
+    """The records of a chunk of (unique id, row) pairs, ready for the miner."""
     records = []
     for record_id, row in rows:
         record = record_from_row(row, columns)
         record["id"] = record_id
         records.append(record)
+    return records
+
+
+def _mine_serialized(miner: Miner, rows: list[tuple[str, dict[str, Any]]], columns: Columns) -> Mined:
+    """JSONL lines and the count of each label's states (cheap to send between processes)."""
     lines = []
     counts: dict[str, Counter] = {label: Counter() for label in LABELS}
-    for record in miner.mine(records):
+    for record in miner.mine(_records(rows, columns)):
         lines.append(dump_record(record))
         for label in LABELS:
             counts[label][state_of(record, label)] += 1
@@ -115,6 +120,15 @@ def _chunks(
         if not chunk:
             return
         yield chunk
+
+
+def mine_rows(
+    miner: Miner, rows: Iterator[tuple[Any, dict[str, Any]]], columns: Columns, skipped: list[str], number_duplicates: bool = False
+) -> Iterator[list[dict[str, Any]]]:
+    """Mined records of (row number, row) pairs, a chunk at a time, as ``mine_table`` mines them;
+    a row without an id or with a text too long goes to ``skipped``."""
+    for chunk in _chunks(rows, columns, skipped, number_duplicates):
+        yield list(miner.mine(_records(chunk, columns)))
 
 
 def mine_table(
