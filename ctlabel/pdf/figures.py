@@ -16,7 +16,8 @@ from ctlabel.pdf.regions import BBox, Region, reading_order
 
 TABLE_START = re.compile(r"^(?:Table|TABLE)\s+(?:[IVXL]+|S?\d+)\b")
 SUBCAPTION = re.compile(r"^\(([a-zA-Z])\)(?=\s|$)")
-TOUCH = 6.0  # points: text this close to a figure's ink is part of it
+TOUCH = 8.0  # points: smaller text this close to a figure's ink is part of it
+TIGHT = 4.0  # points: … and text of the body's size this close
 SUB_GAP = 12.0  # points: a sub-caption "(a) …" may sit this far under its image
 THIN = 1.5  # points: a rule (table line) is thinner than this
 
@@ -73,12 +74,13 @@ def in_margin(box: BBox, height: float) -> bool:
 
 def figures_from_regions(regions: list[Region], lines: list[Line], captions: list[Caption], body_size: float) -> list[Figure]:
     """Group captioned regions by caption (reading order) and grow each group's box by its text."""
-    caption_ids = {id(ln) for cap in captions for ln in cap.lines}
-    free = [ln for ln in lines if id(ln) not in caption_ids and not TABLE_START.match(ln.text)]
+    caption_ids = {id(ln) for cap in captions for ln in cap.lines} | {id(ln) for ln in _table_captions(lines)}
+    free = [ln for ln in lines if id(ln) not in caption_ids]
     for region in regions:
         if region.caption is not None and _blocked(region.bbox, region.caption, free, body_size):
             region.caption = None
     _one_side(regions)
+    _row_siblings(regions)
     groups: dict[int, Figure] = {}
     for region in reading_order(regions):
         if region.caption is not None:
@@ -89,6 +91,26 @@ def figures_from_regions(regions: list[Region], lines: list[Line], captions: lis
         fig.bbox = _union_all([m.bbox for m in fig.members])
         fig.bbox, fig.texts = _grow(fig.bbox, fig.caption, free, body_size)
     return figures
+
+
+def _table_captions(lines: list[Line]) -> list[Line]:
+    """Table captions with the lines that go on under them (same left edge, no gap)."""
+    taken = []
+    for line in lines:
+        if not TABLE_START.match(line.text):
+            continue
+        prev = line
+        taken.append(line)
+        while True:
+            nxt = [
+                ln for ln in lines
+                if 0 <= ln.top - prev.bottom <= 0.9 * max(prev.height, 6) and abs(ln.x0 - prev.x0) < 8 and ln not in taken
+            ]
+            if not nxt:
+                break
+            prev = min(nxt, key=lambda ln: ln.top)
+            taken.append(prev)
+    return taken
 
 
 def _blocked(box: BBox, caption: Caption, free: list[Line], body_size: float) -> bool:
@@ -112,6 +134,25 @@ def _one_side(regions: list[Region]) -> None:
             region.caption = None
 
 
+def _row_siblings(regions: list[Region], gap: float = 48.0) -> None:
+    """An uncaptioned picture in the row of a captioned one, close beside it, is part of its
+    figure (a short caption under a wide figure does not reach every picture)."""
+    changed = True
+    while changed:
+        changed = False
+        for region in regions:
+            if region.caption is not None:
+                continue
+            for other in regions:
+                a, b = region.bbox, other.bbox
+                shared = min(a[3], b[3]) - max(a[1], b[1])
+                beside = max(a[0] - b[2], b[0] - a[2])
+                if other.caption is not None and shared > 0.5 * min(a[3] - a[1], b[3] - b[1]) and beside <= gap:
+                    region.caption = other.caption
+                    changed = True
+                    break
+
+
 def _union_all(boxes: list[BBox]) -> BBox:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
@@ -126,6 +167,7 @@ def _grow(box: BBox, caption: Caption, free: list[Line], body_size: float) -> tu
     """Add the text lines inside or touching the box, repeatedly; stop at the caption."""
     cap_top, cap_bottom = caption.first.top, caption.lines[-1].bottom
     below = cap_top >= box[3] - 4  # the caption sits under the figure
+    above = not below and cap_bottom <= box[1] + 4  # … or over it (else beside it)
     taken: list[Line] = []
     grown = True
     while grown:
@@ -133,7 +175,7 @@ def _grow(box: BBox, caption: Caption, free: list[Line], body_size: float) -> tu
         for ln in free:
             if ln in taken:
                 continue
-            if below and ln.top >= cap_top - 1 or not below and cap_bottom >= box[1] - 4 and ln.bottom <= cap_bottom + 1:
+            if below and ln.top >= cap_top - 1 or above and ln.bottom <= cap_bottom + 1:
                 continue  # the caption's side
             lb = _box(ln)
             h_shared = min(box[2], lb[2]) - max(box[0], lb[0])
@@ -141,7 +183,8 @@ def _grow(box: BBox, caption: Caption, free: list[Line], body_size: float) -> tu
             inside = h_shared > 0.5 * (lb[2] - lb[0]) and v_shared > 0.5 * (lb[3] - lb[1])
             gap_v = max(box[1] - lb[3], lb[1] - box[3])
             gap_h = max(box[0] - lb[2], lb[0] - box[2])
-            touching = (h_shared > 0 and gap_v <= TOUCH) or (v_shared > 0 and gap_h <= TOUCH)
+            reach = TOUCH if ln.size < body_size - 0.3 else TIGHT  # labels are set smaller than the text
+            touching = (h_shared > 0 and gap_v <= reach) or (v_shared > 0 and gap_h <= reach)
             subcaption = h_shared > 0 and 0 <= lb[1] - box[3] <= SUB_GAP and SUBCAPTION.match(ln.text)
             if (inside or touching or subcaption) and not _body_like(ln, box, body_size):
                 taken.append(ln)

@@ -177,7 +177,7 @@ def _cut(grey: np.ndarray, x0: int, top: int, depth: int, min_gap: int, min_cell
 def gutter_cells(pixels: np.ndarray, box: BBox, scale: float, want: int) -> list[BBox]:
     """Cells of a picture cut at full-length gutters (rows and columns of near-constant colour),
     recursively, in reading order. Gutters are tried from the widest down; the first width that
-    gives ``want`` cells wins, else the cells at the narrowest width are returned."""
+    gives ``want`` cells wins, else the cells at the widest width that splits at all."""
     x0, top = int(box[0] * scale), int(box[1] * scale)
     grey = pixels[top : int(box[3] * scale), x0 : int(box[2] * scale)].astype(np.float32)
     if grey.ndim == 3:
@@ -185,9 +185,12 @@ def gutter_cells(pixels: np.ndarray, box: BBox, scale: float, want: int) -> list
     if grey.size == 0:
         return [box]
     min_cell = max(12, int(0.08 * min(grey.shape)))
-    cells: list[tuple[int, int, int, int]] = []
-    for gap in (24, 16, 12, 8, 6, 4, 3, 2, 1):
-        cells = _cut(grey, x0, top, 3, gap, min_cell)
+    first: list[tuple[int, int, int, int]] | None = None
+    for gap in (12, 8, 6, 4, 3, 2, 1, 0.5):  # points
+        cells = _cut(grey, x0, top, 3, max(1, round(gap * scale)), min_cell)
         if len(cells) == want:
             break
+        first = first if first is not None or len(cells) == 1 else cells
+    else:
+        cells = first or cells
     return [(a / scale, b / scale, c / scale, d / scale) for a, b, c, d in cells]

@@ -1,16 +1,14 @@
 """Figure regions on a page (embedded images and vector drawings), which caption each belongs to,
-and its panel letter."""
+and their reading order."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ctlabel.pdf.layout import Caption, Line
 
 BBox = tuple[float, float, float, float]  # x0, top, x1, bottom
 MIN_SIDE = 24.0  # points: smaller images are logos and bullets
-_LETTER = re.compile(r"^\(?([A-Ha-h])[).]?$")
 
 
 @dataclass
@@ -79,7 +77,8 @@ def drawing_regions(objects: list[dict], avoid: list[Region], min_objects: int =
 
 
 def assign_captions(regions: list[Region], captions: list[Caption]) -> None:
-    """Each region gets the nearest caption below it that overlaps it horizontally (else above)."""
+    """Each region gets the nearest caption below it that overlaps it horizontally (else above,
+    else one set beside it)."""
     for region in regions:
         best, best_dist = None, None
         for caption in captions:
@@ -93,38 +92,35 @@ def assign_captions(regions: list[Region], captions: list[Caption]) -> None:
             dist = below if below >= -4 else (above + 1000 if above >= -4 else None)  # prefer captions below
             if dist is not None and (best_dist is None or dist < best_dist):
                 best, best_dist = caption, dist
-        region.caption = best
+        region.caption = best or _side_caption(region, captions)
+
+
+def _side_caption(region: Region, captions: list[Caption], gap: float = 24.0) -> Caption | None:
+    """A caption set beside the region: its lines within the region's height, close to its left
+    or right edge."""
+    x0, top, x1, bottom = region.bbox
+    for caption in captions:
+        c_x0, c_x1 = min(ln.x0 for ln in caption.lines), max(ln.x1 for ln in caption.lines)
+        inside = caption.first.top >= top - 4 and caption.lines[-1].bottom <= bottom + 4
+        if inside and (0 <= x0 - c_x1 <= gap or 0 <= c_x0 - x1 <= gap):
+            return caption
+    return None
 
 
 def reading_order(regions: list[Region]) -> list[Region]:
-    """Left to right, then top to bottom (rows: regions whose tops are within 20 pt)."""
-    ordered = sorted(regions, key=lambda r: r.bbox[1])
-    rows: list[list[Region]] = []
-    for region in ordered:
-        if rows and abs(rows[-1][0].bbox[1] - region.bbox[1]) < 20:
-            rows[-1].append(region)
-        else:
-            rows.append([region])
-    return [r for row in rows for r in sorted(row, key=lambda r: r.bbox[0])]
-
-
-def assign_panels(regions: list[Region], words: list[dict]) -> None:
-    """Panels of one figure: a letter printed on or just by each image when every image has one,
-    else A, B, … in reading order; a figure of one image has no panel."""
-    if len(regions) < 2:
-        return
-    printed = []
-    for region in regions:
-        x0, top, x1, bottom = region.bbox
-        letters = [
-            _LETTER.match(w["text"]).group(1).upper() for w in words
-            if _LETTER.match(w["text"]) and x0 - 18 <= w["x0"] <= x1 and top - 18 <= w["top"] <= bottom
-            and (w["x0"] <= x0 + 0.25 * (x1 - x0)) and (w["top"] <= top + 0.25 * (bottom - top))
-        ]
-        printed.append(letters[0] if letters else None)
-    use_printed = all(printed) and len(set(printed)) == len(printed)
-    for k, region in enumerate(regions):
-        region.panel = printed[k] if use_printed else chr(ord("A") + k)
+    """Rows top to bottom, left to right within a row; a region joins a row when it shares half
+    its height (or the row's) with it, so a taller picture beside a shorter one stays in its row."""
+    rows: list[tuple[float, float, list[Region]]] = []
+    for region in sorted(regions, key=lambda r: r.bbox[1]):
+        top, bottom = region.bbox[1], region.bbox[3]
+        if rows:
+            r_top, r_bottom, members = rows[-1]
+            shared = min(bottom, r_bottom) - max(top, r_top)
+            if shared > 0.5 * min(bottom - top, r_bottom - r_top):
+                rows[-1] = (min(top, r_top), max(bottom, r_bottom), [*members, region])
+                continue
+        rows.append((top, bottom, [region]))
+    return [r for _, _, row in rows for r in sorted(row, key=lambda r: r.bbox[0])]
 
 
 def near_any(line: Line, regions: list[Region], gap: float = 40.0) -> bool:
