@@ -83,14 +83,14 @@ def _squash(text: str) -> str:
 
 
 def _spaced(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def text_quality(paths: list[Path], gold: Path | None = None, pdfplumber_words: bool = False) -> dict[str, Any]:
     """Captions found, the share with a run of 20+ characters without a space, and pages/s of
     text extraction in this one process. With ``gold`` (a ``gold.json`` with ``pdf``, ``page``
     and ``caption_start``): key captions found (compared without spaces) and those whose start is
-    spaced exactly as the key writes it."""
+    spaced as the key writes it (letter case aside)."""
     words = _pdfplumber_words if pdfplumber_words else page_words
     found: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -129,7 +129,7 @@ def _against_gold(found: list[dict[str, Any]], gold: Path) -> dict[str, Any]:
     by_page: dict[tuple[str, int], list[str]] = {}
     for row in found:
         by_page.setdefault((row["pdf"], row["page"]), []).append(row["text"])
-    matched, spaced, misspaced = 0, 0, []
+    matched, spaced, misspaced, missing = 0, 0, [], []
     for pdf, page, start in entries:
         texts = [t for t in by_page.get((pdf, page), []) if _squash(t).startswith(_squash(start))]
         if texts:
@@ -137,5 +137,7 @@ def _against_gold(found: list[dict[str, Any]], gold: Path) -> dict[str, Any]:
             if any(_spaced(t).startswith(_spaced(start)) for t in texts):
                 spaced += 1
             else:
-                misspaced.append(f"{pdf} p{page}: {_spaced(texts[0])[: len(start) + 10]!r} (key: {start!r})")
-    return {"captions": len(entries), "found": matched, "spaced_as_key": spaced, "misspaced": misspaced}
+                misspaced.append(f"{pdf} p{page}: {texts[0][: len(start) + 10]!r} (key: {start!r})")
+        else:
+            missing.append(f"{pdf} p{page}: {start!r}")
+    return {"captions": len(entries), "found": matched, "spaced_as_key": spaced, "misspaced": misspaced, "missing": missing}

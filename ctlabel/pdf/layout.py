@@ -6,7 +6,9 @@ from words: words on one baseline, split where the horizontal gap is wider than 
 
 from __future__ import annotations
 
+import itertools
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -77,9 +79,11 @@ def page_lines(words: list[dict], width: float, vocabulary: Vocabulary | None = 
     lines = []
     for row in rows:
         row.sort(key=lambda w: w["x0"])
+        gaps = [b["x0"] - a["x1"] for a, b in itertools.pairwise(row)]
+        usual = statistics.median(gaps) if len(gaps) >= 4 else float("inf")
         segment = [row[0]]
-        for word in row[1:]:
-            if word["x0"] - segment[-1]["x1"] > GUTTER:
+        for word, gap in zip(row[1:], gaps):
+            if _gutter(segment[-1], word, gap, usual):
                 lines.append(_line(segment))
                 segment = []
             segment.append(word)
@@ -98,6 +102,17 @@ def page_lines(words: list[dict], width: float, vocabulary: Vocabulary | None = 
         for line in lines:
             line.vocabulary = vocabulary
     return lines
+
+
+def _gutter(left: dict, right: dict, gap: float, usual: float) -> bool:
+    """Is the gap between two words on one baseline a gutter between columns? Wider than GUTTER;
+    or wider than the type size and than three of the row's usual word gaps, or than the type
+    size between two sizes of type (a narrow gutter between columns set differently)."""
+    if gap > GUTTER:
+        return True
+    sizes = (float(left.get("size") or 0), float(right.get("size") or 0))
+    em = min(sizes) or 10.0
+    return gap > em and (gap > 3 * usual or abs(sizes[0] - sizes[1]) > 0.1 * em)
 
 
 def _line(words: list[dict]) -> Line:
