@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
@@ -124,6 +124,7 @@ _GLUED_RUN = 16
 _LONG_RUN = re.compile(r"[A-Za-z]{12,}")  # longer than most words: checked against the word model
 _UNKNOWN_PER_CHAR = math.log(10)
 _PIECE_COST = math.log(3000)
+_PLURAL_COST = math.log(4)
 _PANEL_LETTER_COST = 12.0  # as a word of moderate frequency
 _SINGLE_LETTERS = {"a", "i"}
 
@@ -168,57 +169,63 @@ class Repaired:
         return Repaired("".join(parts), lo, hi)
 
 
-def _plural(word: str) -> str:
-    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u") else word + "s"
+@cache
+def _dictionary_counts() -> dict[str, float]:
+    """Word counts of the English frequency dictionary shipped with symspellpy (83k words)."""
+    text = (resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt").read_text(encoding="utf-8")
+    return {word: float(count) for word, count in (line.split(" ", 1) for line in text.splitlines() if line)}
 
 
 class WordModel:
     """Unigram costs (-log p) of English words, for cutting glued text into words."""
 
     def __init__(self, extra_words: Iterable[str] = ()):
-        counts: dict[str, float] = {}
-        dictionary = resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
-        for line in dictionary.read_text(encoding="utf-8").splitlines():
-            word, _, count = line.partition(" ")
-            counts[word] = float(count)
-        for word, count in list(counts.items()):  # plurals the dictionary lacks ("opacities")
-            if len(word) > 3 and word.isalpha() and not word.endswith("s"):
-                counts.setdefault(_plural(word), count / 4)
+        counts = dict(_dictionary_counts())
         common = sorted(counts.values())[-2000]
-        for word in extra_words:  # the lexicon's words, and their plurals, count as common words
-            for form in (word, _plural(word)):
-                counts[form] = max(counts.get(form, 0.0), common)
+        for word in extra_words:  # the lexicon's words count as common words
+            counts[word] = max(counts.get(word, 0.0), common)
         total = sum(counts.values())
         self.cost = {w: math.log(total / c) for w, c in counts.items() if (len(w) > 1 or w in _SINGLE_LETTERS)}
         self.unknown = math.log(total)  # per character of a piece that is no word
 
-    def __contains__(self, word: str) -> bool:
-        return word.lower() in self.cost
+    def word_cost(self, word: str) -> float | None:
+        """-log p of a lower-case word; a plural the dictionary lacks ("opacities") costs its
+        singular's plus log 4; None for no word."""
+        cost = self.cost.get(word)
+        if cost is None and len(word) > 4 and word[-1] == "s":
+            singular = word[:-3] + "y" if word.endswith("ies") else word[:-1]
+            cost = self.cost.get(singular)
+            if cost is not None:
+                cost += _PLURAL_COST
+        return cost
 
-    def piece_cost(self, piece: str, at_start: bool) -> float:
-        """-log p of one piece plus a price per piece, so that a rare word is not cut into common
-        ones ("lymphopenia" is no "lymph open i a"); a piece that is no word pays per character
-        (as in Norvig's segmenter), and an unknown word is at most ``_MAX_UNKNOWN`` letters long."""
-        cost = self.cost.get(piece.lower())
-        if cost is not None:
-            return cost + _PIECE_COST
-        if at_start and len(piece) == 1 and piece.isupper():  # a panel letter: "Bshowed" → "B showed"
-            return _PANEL_LETTER_COST + _PIECE_COST
-        if len(piece) < 3 or len(piece) > _MAX_UNKNOWN:  # "o pacification"; a whole glued phrase
-            return math.inf
-        return self.unknown + _UNKNOWN_PER_CHAR * len(piece) + _PIECE_COST
+    def __contains__(self, word: str) -> bool:
+        return self.word_cost(word.lower()) is not None
 
     def split(self, run: str) -> list[int]:
-        """Cut points inside ``run`` for its most probable words; [] when the run is best whole."""
-        n = len(run)
+        """Cut points inside ``run`` for its most probable words; [] when the run is best whole.
+
+        Each piece costs -log p plus a price per piece, so that a rare word is not cut into common
+        ones ("lymphopenia" is no "lymph open i a"); a piece that is no word pays per character (as in
+        Norvig's segmenter) and is 3 to ``_MAX_UNKNOWN`` letters long; a capital letter opening the
+        run may stand alone as a panel letter ("Bshowed" → "B showed").
+        """
+        s = run.lower()
+        n = len(s)
         best = [0.0] + [math.inf] * n
         back = [0] * (n + 1)
         for end in range(1, n + 1):
             for start in range(max(0, end - _MAX_WORD), end):
-                cost = best[start] + self.piece_cost(run[start:end], start == 0)
+                if best[start] == math.inf:
+                    continue
+                cost = self.word_cost(s[start:end])
+                if cost is None:
+                    cost = self._unknown_cost(run, start, end)
+                cost += best[start] + _PIECE_COST
                 if cost < best[end]:
                     best[end], back[end] = cost, start
-        if best[n] >= self.piece_cost(run, False):
+        whole = self.word_cost(s)
+        if best[n] >= (whole if whole is not None else self._unknown_cost(run, 0, n)) + _PIECE_COST:
             return []
         cuts, end = [], n
         while end > 0:
@@ -226,6 +233,14 @@ class WordModel:
             if end:
                 cuts.append(end)
         return sorted(cuts)
+
+    def _unknown_cost(self, run: str, start: int, end: int) -> float:
+        length = end - start
+        if start == 0 and length == 1 and run[0].isupper():
+            return _PANEL_LETTER_COST
+        if length < 3 or length > _MAX_UNKNOWN:  # "o pacification"; a whole glued phrase
+            return math.inf
+        return self.unknown + _UNKNOWN_PER_CHAR * length
 
 
 class TextRepairer:
