@@ -91,25 +91,25 @@ def write_files(contents: dict[Path, str]) -> None:
         os.replace(tmp, path)
 
 
+def _decodes(path: Path, name: str, chunk: int) -> bool:
+    decoder = codecs.getincrementaldecoder(name)()
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(chunk):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_encoding(path: Path, chunk: int = 1 << 20) -> str:
-    """UTF-16/32 when the file starts with their byte-order mark, else the first of UTF-8,
-    cp1252 and Latin-1 that decodes the whole file (streamed)."""
+    """UTF-16/32 when the file starts with their byte-order mark (and decodes as such), else the
+    first of UTF-8, cp1252 and Latin-1 that decodes the whole file (streamed)."""
     with path.open("rb") as fh:
         head = fh.read(4)
-    for bom, name in BOMS:
-        if head.startswith(bom):
-            return name
-    for name in ENCODINGS:
-        decoder = codecs.getincrementaldecoder(name)()
-        try:
-            with path.open("rb") as fh:
-                while block := fh.read(chunk):
-                    decoder.decode(block)
-                decoder.decode(b"", final=True)
-            return name
-        except UnicodeDecodeError:
-            continue
-    return "latin-1"
+    marked = [name for bom, name in BOMS if head.startswith(bom)][:1]
+    return next((name for name in [*marked, *ENCODINGS] if _decodes(path, name, chunk)), "latin-1")
 
 
 def _check_file(path: Path) -> None:

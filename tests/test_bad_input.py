@@ -444,3 +444,101 @@ def test_csv_reader_reads_what_csv_writer_wrote(tmp_path):
         writer.writerows([["image", "caption"], ["a", 'say "GGO"\r\nnext'], ["b", ""]])
     assert [r for _, r in read_table(path).rows] == [{"image": "a", "caption": 'say "GGO"\r\nnext'},
                                                        {"image": "b", "caption": ""}]
+
+
+# --- random input: a clean error or the right result, never a traceback --------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ctlabel.errors import CtlabelError  # noqa: E402
+from ctlabel.export.formats import read_label_file  # noqa: E402
+from ctlabel.export.splits import read_split_file  # noqa: E402
+from ctlabel.io import read_records, read_toml  # noqa: E402
+from ctlabel.lexicon import load_lexicon  # noqa: E402
+from ctlabel.pipeline.runner import plan  # noqa: E402
+from ctlabel.pipeline.spec import load_pipeline  # noqa: E402
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+READERS = {
+    ".csv": lambda p: list(read_table(p).rows),
+    ".tsv": lambda p: list(read_table(p).rows),
+    ".jsonl": lambda p: list(read_table(p).rows),
+    ".xlsx": lambda p: list(read_table(p).rows),
+    ".records": lambda p: list(read_records(p, [])),
+    ".toml": lambda p: read_toml(p, "settings"),
+    ".lexicon": load_lexicon,
+    ".pipeline": lambda p: plan(load_pipeline(p)),
+    ".labels": read_label_file,
+    ".split": read_split_file,
+}
+BOMS = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00"]
+
+
+@FUZZ
+@given(data=st.binary(max_size=400), bom=st.sampled_from(BOMS), reader=st.sampled_from(sorted(READERS)))
+def test_random_bytes_give_a_clean_error_or_a_result(tmp_path, data, bom, reader):
+    path = tmp_path / f"f{reader}"
+    path.write_bytes(bom + data)
+    try:
+        READERS[reader](path)
+    except CtlabelError as exc:
+        assert "\n" not in str(exc).strip() and str(path) in str(exc)
+
+
+CELL = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"), max_size=12)
+
+
+@FUZZ
+@given(
+    width=st.integers(1, 4), cells=st.lists(CELL, min_size=1, max_size=40), suffix=st.sampled_from([".csv", ".tsv"]),
+    quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
+    terminator=st.sampled_from(["\n", "\r\n"]), encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+)
+def test_any_csv_dialect_reads_back_exactly(tmp_path, width, cells, suffix, quoting, terminator, encoding):
+    header = [f"col{k}" for k in range(width)]
+    if terminator == "\n":  # csv.writer then leaves a lone \r unquoted: a file no reader can read back
+        cells = [c.replace("\r", "") for c in cells]
+    rows = [cells[i : i + width] for i in range(0, len(cells) - width + 1, width)]
+    rows = [r for r in rows if any(r) or width > 1]  # a one-column empty row is a blank line
+    path = tmp_path / f"t{suffix}"
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, delimiter="," if suffix == ".csv" else "\t", quoting=quoting, lineterminator=terminator)
+        writer.writerows([header, *rows])
+    table = read_table(path)
+    assert table.columns == header and table.skipped == []
+    assert [list(row.values()) for _, row in table.rows] == rows
+
+
+KEYS = st.sampled_from(["input", "output", "epochs", "epochz", "lr", "images", "split", "spilt", "captions", "pdfs",
+                        "workdir", "vars", "id_col", "text_cols", "seed", "format", "negatives", "backbone", "x"])
+SCALAR = st.one_of(st.text(max_size=8), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
+                   st.booleans())
+VALUE = st.one_of(SCALAR, st.lists(SCALAR, max_size=3), st.dictionaries(KEYS, SCALAR, max_size=3))
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+
+
+@FUZZ
+@given(tables=st.dictionaries(st.sampled_from(["pipeline", "mine", "review", "export", "train", "trian"]),
+                              st.dictionaries(KEYS, VALUE, max_size=4), min_size=1, max_size=4))
+def test_random_pipeline_files_are_checked_not_crashed_on(tmp_path, tables):
+    path = tmp_path / "p.toml"
+    path.write_text("".join(f"[{name}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in body.items())
+                            for name, body in tables.items()))
+    try:
+        plans = plan(load_pipeline(path, workdir=tmp_path / "w"))
+    except CtlabelError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert [p.name for p in plans] and all(p.name in tables for p in plans)

@@ -16,9 +16,9 @@ TABLES: dict[str, dict[str, Any]] = {
     "mine.captions": {
         "input": str, "id_col": str, "text_cols": list, "doc_col": str, "patient_col": str, "image_col": str, "panel_col": str,
     },
-    "review": {"from_export": str, "output": str, "url": str, "api_key": str, "project": str},
+    "review": {"input": str, "from_export": str, "output": str, "url": str, "api_key": str, "project": str},
     "export": {
-        "output": str, "format": str, "negatives": PATHS, "positives": PATHS, "split_file": str, "splits_dir": str,
+        "input": str, "output": str, "format": str, "negatives": PATHS, "positives": PATHS, "split_file": str, "splits_dir": str,
         "uncertain": str, "covid": str, "split": str, "group": str, "seed": int,
     },
 }
