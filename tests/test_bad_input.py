@@ -14,11 +14,19 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
-from ctlabel.io import read_table
+from ctlabel.errors import CtlabelError
+from ctlabel.export.formats import read_label_file
+from ctlabel.export.splits import read_split_file
+from ctlabel.io import read_records, read_table, read_toml
+from ctlabel.lexicon import load_lexicon
+from ctlabel.pipeline.runner import plan
+from ctlabel.pipeline.spec import load_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "annotations" / "sample" / "captions.csv"
@@ -447,17 +455,6 @@ def test_csv_reader_reads_what_csv_writer_wrote(tmp_path):
 
 
 # --- random input: a clean error or the right result, never a traceback --------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from ctlabel.errors import CtlabelError  # noqa: E402
-from ctlabel.export.formats import read_label_file  # noqa: E402
-from ctlabel.export.splits import read_split_file  # noqa: E402
-from ctlabel.io import read_records, read_toml  # noqa: E402
-from ctlabel.lexicon import load_lexicon  # noqa: E402
-from ctlabel.pipeline.runner import plan  # noqa: E402
-from ctlabel.pipeline.spec import load_pipeline  # noqa: E402
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 READERS = {

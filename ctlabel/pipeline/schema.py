@@ -55,9 +55,8 @@ def check_table(path: Path, name: str, table: Any, allowed: dict[str, Any]) -> N
         if not _fits(value, kind):
             want = " or ".join(_NAMES[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
             raise CtlabelError(f"{path}: [{name}] {key} = {value!r} should be {want}")
-        if kind == PATHS and isinstance(value, list) or key == "text_cols":
-            if not all(isinstance(v, str) for v in value):
-                raise CtlabelError(f"{path}: [{name}] {key} should list strings")
+        if (kind == PATHS and isinstance(value, list) or key == "text_cols") and not all(isinstance(v, str) for v in value):
+            raise CtlabelError(f"{path}: [{name}] {key} should list strings")
 
 
 def check_pipeline(path: Path, data: dict[str, Any]) -> None:
