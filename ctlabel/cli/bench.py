@@ -36,6 +36,33 @@ def bench_mine_command(
         )
 
 
+@app.command("api")
+def bench_api_command(
+    input: Path = typer.Argument(..., help="Table to mine (e.g. ../shared/data/covid-ct/lesion-gold-dev.csv)."),
+    repeat: int = typer.Option(200, "--repeat", min=1, help="Repeat the rows this many times (fresh ids)."),
+    rounds: int = typer.Option(3, "--rounds", min=1, help="CLI and API runs, alternating; medians are reported."),
+    id_col: str = typer.Option("image", "--id-col"),
+    text_col: list[str] = typer.Option(["caption", "report"], "--text-col"),
+    unique_texts: bool = typer.Option(False, "--unique-texts", help="Make every copied text distinct."),
+    read: int = typer.Option(100_000, "--read", min=0, help="Then time ctlabel.read_records on this many records (0: skip)."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """`ctlabel.mine` on a DataFrame beside `ctlabel mine captions` on the same rows; `ctlabel.read_records` speed."""
+    from ctlabel.api_bench import bench_api
+
+    r = guarded(lambda: bench_api(input, repeat, rounds, id_col, tuple(text_col), unique_texts, read))
+    if json_out:
+        print_json(r)
+        return
+    console.print(
+        f"{r['records']} records, median of {r['rounds']}: CLI {r['cli_median']:.2f} s, ctlabel.mine {r['api_call_median']:.2f} s "
+        f"([bold]{r['api_call_vs_cli']:+.1%}[/]; its whole process {r['api_process_median']:.2f} s, peak {r['api_peak_rss_mb']:.0f} MB), "
+        f"states {'identical' if r['identical_states'] else '[red]DIFFERENT[/]'}"
+    )
+    if r["read_records"]:
+        console.print(f"ctlabel.read_records: {r['read_records']['rows']} records in {r['read_records']['seconds']:.2f} s")
+
+
 @app.command("robustness")
 def bench_robustness_command(
     gold: Path = typer.Argument(..., help="Gold table with texts and labels (e.g. lesion-gold-dev.csv)."),
