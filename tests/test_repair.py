@@ -165,3 +165,16 @@ def test_dev_gold_survives_damage(gold, columns):
     for row in result["transforms"]:
         assert row["same_labels"] >= 0.98, row["transform"]
         assert row["f1_drop"] <= 0.01, row["transform"]
+
+
+@pytest.mark.parametrize("kind", ["chart", "diagram"])
+def test_a_chart_caption_asserts_nothing_about_a_patient(miner, kind):
+    from ctlabel.schema import empty_record
+
+    record = {**empty_record("fig"), "kind": kind,
+              "texts": [{"source": "caption", "text": "Accuracy on COVID-19 scans with consolidation, per epoch."}]}
+    mined = miner.mine_one(record)
+    assert mined["covid"]["state"] == "uncertain" and mined["lesions"]["Csld"]["state"] == "uncertain"
+    assert f"kind.{kind}" in mined["covid"]["evidence"][0]["rule"]
+    ct = miner.mine_one({**empty_record("ct"), "kind": "ct", "texts": record["texts"]})
+    assert ct["covid"]["state"] == "positive" and ct["lesions"]["Csld"]["state"] == "positive"

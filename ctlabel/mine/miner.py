@@ -29,6 +29,9 @@ from ctlabel.schema import (
 
 OTHER = "other"
 MINER_VERSION = f"ctlabel-miner {__version__}"
+# Pictures that show no patient (a PDF record's ``kind``): what their caption asserts is about
+# results ("ROC curves for COVID-19 cases"), so it is at most uncertain there.
+NO_PATIENT_KINDS = ("chart", "diagram")
 # How sure the machine is of each kind of decision; a record's confidence is its weakest label.
 CONFIDENCE = {"positive": 0.95, "absent": 0.9, "negative": 0.85, "conflict": 0.6, "uncertain": 0.5}
 
@@ -103,6 +106,10 @@ class Miner:
             if not any(per_label[label] for label in group):  # the other sources are silent
                 for label in group:
                     per_label[label] = fallback[label]
+        if record.get("kind") in NO_PATIENT_KINDS:  # a chart shows results, not a patient
+            for evidence in (e for label in (COVID, *LESIONS) for e in per_label[label]):
+                if evidence["state"] == POSITIVE:
+                    evidence["state"], evidence["rule"] = UNCERTAIN, f"{evidence['rule']} | kind.{record['kind']}"
         confidences = []
         for code in LESIONS:
             entry, conf = self._aggregate(per_label[code])
