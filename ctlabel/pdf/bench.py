@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
-from ctlabel.pdf.extract import PdfSkip, _open
+from ctlabel.pdf.extract import PdfSkip, _open, page_captions
 from ctlabel.pdf.layout import (
     Caption,
-    find_captions,
     is_running,
     page_lines,
     running_lines,
 )
-from ctlabel.pdf.regions import drawing_regions, image_regions, near_any
 from ctlabel.pdf.run import find_pdfs, mine_pdfs
 from ctlabel.pdf.words import Vocabulary, page_words
 
@@ -69,10 +67,7 @@ def pdf_captions(path: Path, words: Callable[[Any], list[dict[str, Any]]] = page
         running = running_lines([lines for _, lines in layouts], [page.height for page, _ in layouts])
         captions: list[Caption] = []
         for number, (page, lines) in enumerate(layouts, start=1):
-            body = [ln for ln in lines if not is_running(ln, page.height, running)]
-            regions = image_regions(page.images, page.bbox)
-            regions += drawing_regions(page.rects + page.curves + page.lines, regions)
-            captions += find_captions(body, number, lambda ln, regions=regions: near_any(ln, regions))
+            captions += page_captions(page, [ln for ln in lines if not is_running(ln, page.height, running)], number)[1]
         return captions, len(layouts)
     finally:
         pdf.close()

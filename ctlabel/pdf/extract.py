@@ -27,7 +27,14 @@ from ctlabel.pdf.figures import (
     table_lines,
 )
 from ctlabel.pdf.kind import classify
-from ctlabel.pdf.layout import find_captions, is_running, page_lines, running_lines
+from ctlabel.pdf.layout import (
+    Caption,
+    Line,
+    find_captions,
+    is_running,
+    page_lines,
+    running_lines,
+)
 from ctlabel.pdf.overlay import draw_overlay
 from ctlabel.pdf.panels import Crop, panel_crops
 from ctlabel.pdf.regions import (
@@ -135,10 +142,8 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150, overlay_dir: Path
         for number, (page, words, lines) in enumerate(layouts, start=1):
             body = [ln for ln in lines if not is_running(ln, page.height, running)]
             objects = page.rects + page.curves + page.lines
-            regions = image_regions(page.images, page.bbox)
             tables = table_lines(body)
-            regions += [r for r in drawing_regions(objects, regions) if not in_margin(r.bbox, page.height)]
-            captions = find_captions(body, number, lambda ln, regions=regions: near_any(ln, regions))
+            regions, captions = page_captions(page, body, number)
             regions = [r for r in regions if r.kind == "image" or not is_table(r, objects, body, tables, captions)]
             result.captions += len(captions)
             assign_captions(regions, captions)
@@ -170,6 +175,13 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150, overlay_dir: Path
             upright.close()
     return result
 
+
+def page_captions(page, body: list[Line], number: int) -> tuple[list[Region], list[Caption]]:
+    """A page's figure regions (images; drawings outside the page margins) and the captions that
+    start on it (``body``: its lines without running headers and footers)."""
+    regions = image_regions(page.images, page.bbox)
+    regions += [r for r in drawing_regions(page.rects + page.curves + page.lines, regions) if not in_margin(r.bbox, page.height)]
+    return regions, find_captions(body, number, lambda ln: near_any(ln, regions))
 
 
 def _cut_box(crop: Crop, figure: Figure, page_box: BBox) -> BBox:
