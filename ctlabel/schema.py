@@ -22,6 +22,7 @@ LESION_NAMES: dict[str, str] = {
 COVID = "covid"
 LABELS: tuple[str, ...] = (COVID, *LESIONS)
 
+KINDS: tuple[str, ...] = ("ct", "xray", "chart", "diagram", "photo", "other")  # a PDF record's picture kind
 POSITIVE, UNCERTAIN, NEGATIVE, ABSENT = "positive", "uncertain", "negative", "absent"
 STATES: tuple[str, ...] = (POSITIVE, UNCERTAIN, NEGATIVE, ABSENT)
 # Aggregation order of several mentions (as the CheXpert labeler): the first wins.

@@ -275,3 +275,26 @@ def test_overlay_draws_each_page_with_its_figures(tmp_path):
     assert red.sum() > 100  # the figure's frame
     plain = np.asarray(Image.open(tmp_path / "overlay" / "paper-p2.png").convert("RGB")).astype(int)
     assert not ((plain[..., 0] > 200) & (plain[..., 1] < 60) & (plain[..., 2] < 60)).any()
+
+
+def test_export_keeps_only_the_kinds_asked_for(tmp_path):
+    pdf = _page()
+    box = _image(pdf, ct_like(95, "ggo"), 50, 60, 200)
+    _text(pdf, 50, box[3] + 8, "Figure 1. Chest CT with ground-glass opacity.")
+    x0, base = 80.0, 520.0
+    pdf.line(x0, base, x0 + 180, base)
+    pdf.line(x0, base, x0, base - 140)
+    for k in range(5):
+        pdf.rect(x0 + 10 + 34 * k, base - 20 * (k + 1), 24, 20 * (k + 1), style="F")
+    _text(pdf, 50, base + 10, "Figure 2. Accuracy of the readers.")
+    records = _mine(tmp_path, pdf)
+    assert sorted((r["figure"], r["kind"]) for r in records) == [("1", "ct"), ("2", "chart")]
+    labels = tmp_path / "labels.csv"
+    result = runner.invoke(app, ["export", str(tmp_path / "out" / "mined.jsonl"), "-o", str(labels), "--kind", "ct", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = labels.read_text().splitlines()[1:]
+    ct = next(r for r in records if r["kind"] == "ct")
+    assert len(rows) == 1 and rows[0].startswith(ct["id"])
+    assert json.loads(result.stdout)["other_kinds"] == 1
+    result = runner.invoke(app, ["export", str(tmp_path / "out" / "mined.jsonl"), "-o", str(labels), "--kind", "mri"])
+    assert result.exit_code == 2 and "--kind is one of ct, xray" in result.output

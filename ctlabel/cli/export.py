@@ -12,6 +12,7 @@ from ctlabel.export.diff import diff_labels
 from ctlabel.export.export import ExportOptions, ExportSummary, export_labels
 from ctlabel.export.formats import CODES, FORMATS
 from ctlabel.export.validate import validate_labels
+from ctlabel.schema import KINDS
 
 
 def _choice(value: str | None, allowed: tuple[str, ...], option: str) -> None:
@@ -34,6 +35,7 @@ def export_command(
     seed: int = typer.Option(0, "--seed"),
     splits_dir: Path | None = typer.Option(None, "--splits-dir", help="Where train/val/test.csv go (default: beside -o)."),
     split_file: Path | None = typer.Option(None, "--split-file", help="Reproduce a given split (image,split CSV)."),
+    kind: list[str] = typer.Option([], "--kind", help="Only records of this picture kind (PDF records: ct, xray, chart, diagram, photo, other); repeat for several."),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a record was skipped."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -42,9 +44,11 @@ def export_command(
     _choice(uncertain, ("positive", "negative", "blank"), "--uncertain")
     _choice(covid, ("mined", "positive"), "--covid")
     _choice(group, ("patient", "doc"), "--group")
+    for value in kind:
+        _choice(value, KINDS, "--kind")
     if split and split_file:
         raise typer.BadParameter("give --split or --split-file, not both")
-    options = ExportOptions(fmt, uncertain, covid, list(negatives), list(positives), split, group, seed, splits_dir, split_file)
+    options = ExportOptions(fmt, uncertain, covid, list(negatives), list(positives), split, group, seed, splits_dir, split_file, list(kind))
     summary: ExportSummary = guarded(lambda: export_labels(input, output, options))
     if json_out:
         print_json(summary.to_json())

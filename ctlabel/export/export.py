@@ -33,6 +33,7 @@ class ExportOptions:
     seed: int = 0
     splits_dir: Path | None = None
     split_file: Path | None = None
+    kinds: list[str] = field(default_factory=list)  # keep only records of these kinds (PDF records: ct, xray, …)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class ExportSummary:
     splits: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    other_kinds: int = 0  # records left out by --kind
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -179,11 +181,17 @@ def export_labels(input_path: str | Path, output: str | Path, options: ExportOpt
         rows.append(row)
 
     for record in read_records(input_path, summary.skipped):
+        if options.kinds and record.get("kind") not in options.kinds:
+            summary.other_kinds += 1
+            continue
         if problem := check_record(record):
             raise CtlabelError(f"{input_path}: record {record['id']!r}: {problem}")
         add(_record_row(record, options, policy), f"{input_path}: record {record['id']!r}")
     if not rows:
-        raise CtlabelError(f"{input_path}: no record to export")
+        kinds = f" of kind {', '.join(options.kinds)}" if options.kinds else ""
+        raise CtlabelError(f"{input_path}: no record{kinds} to export")
+    if summary.other_kinds:
+        summary.warnings.append(f"{summary.other_kinds} records of another kind (or none) left out by --kind")
     for source in options.positives:  # COVID images without text: CVD19 only, lesions unknown
         for name, patient in _listed_images(Path(source), POSITIVE_CLASSES, "1", summary.skipped):
             if name not in seen:

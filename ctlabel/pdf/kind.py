@@ -10,8 +10,7 @@ import re
 
 import numpy as np
 
-KINDS = ("ct", "xray", "chart", "diagram", "photo", "other")
-CHEST = ("ct", "xray")
+CHEST = ("ct", "xray")  # the kinds that may take the document's title and abstract
 _WORDS = {
     "ct": re.compile(r"\b(CT|computed tomograph\w*|HRCT|slices?|axial|scans?)\b", re.IGNORECASE),
     "xray": re.compile(r"\b(x-?rays?|radiographs?|CXR|chest films?)\b", re.IGNORECASE),
