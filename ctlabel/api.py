@@ -121,7 +121,7 @@ def _miner(lexicon: PathLike | Lexicon | None) -> Miner:
 def _caller() -> int:
     """The stack level of the first frame outside ctlabel, where a warning belongs."""
     frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith("ctlabel"):
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).partition(".")[0] == "ctlabel":
         frame, level = frame.f_back, level + 1
     return level
 

@@ -83,8 +83,10 @@ def record_html(record: dict[str, Any]) -> str:
         "<div>" + _state_badge(COVID, record[COVID]["state"])
         + "".join(_state_badge(code, record["lesions"][code]["state"]) for code in LESIONS) + "</div>",
     ]
+    texts = [t["text"] for t in record.get("texts") or []]
+    shown = {"caption": bool(texts and texts[0].strip()), "report": any(t.strip() for t in texts[1:])}
     for field, title in FIELDS:
-        if data[field]:
+        if shown[field]:
             body = highlight(data[field], _spans(result, field), colours.get(field, {}))
             parts.append(f'<div style="margin-top:6px"><i>{title}</i><div style="white-space:pre-wrap">{body}</div></div>')
     return '<div class="ctlabel-record">' + "".join(parts) + "</div>"

@@ -208,6 +208,8 @@ def test_record_html_marks_the_evidence_in_the_review_colours():
     assert "&lt;b&gt;pattern&lt;/b&gt;" in html and "<b>pattern</b>" not in html  # the text is escaped
     report_colours = label_colours()["report"]
     assert re.search(rf'background:{report_colours["Csld"]}66[^"]*" title="Csld negated">consolidation', html)
+    no_report = ctlabel.mine(pd.DataFrame({"id": ["r2"], "caption": ["GGO."], "report": [None]}), ["caption", "report"], "id")
+    assert "Report and other text" not in no_report.record["r2"]._repr_html_()  # an empty text is not shown
 
 
 def test_overlapping_spans_are_cut_not_lost():
