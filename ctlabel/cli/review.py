@@ -43,6 +43,7 @@ def server_command(
     from ctlabel.io import cache_dir
     from ctlabel.review import launch
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a TERM stops it like Ctrl-C, even while starting
     proc, server = guarded(lambda: launch.start((data_dir or cache_dir("label-studio")).resolve(), files_root, host, port, database))
     launch.remember(server)
     console.print(
@@ -51,7 +52,6 @@ def server_command(
         highlight=False, soft_wrap=True,
     )
     print(f"export LABEL_STUDIO_URL={server.url}\nexport LABEL_STUDIO_API_KEY={server.token}", flush=True)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a TERM stops it like Ctrl-C
     try:
         code = proc.wait()
         err_console.print(f"[bold red]error:[/] Label Studio exited with code {code} (log: {server.log})", highlight=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -125,7 +126,7 @@ def start(data_dir: Path, files_root: Path, host: str, port: int, database: str 
     )
     url = f"http://{host}:{port}"
     server = LocalServer(url, creds["token"], creds["username"], creds["password"], data_dir, files_root.resolve(),
-                         "sqlite" if db_env["DJANGO_DB"] == "sqlite" else str(database), log)
+                         "sqlite" if db_env["DJANGO_DB"] == "sqlite" else re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", str(database)), log)
     try:
         _wait(proc, server, wait_s)
     except BaseException:
