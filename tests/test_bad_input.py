@@ -286,6 +286,15 @@ def test_an_output_that_is_a_folder_is_refused_before_the_work(tmp_path, mined):
     assert list(folder.iterdir()) == []
 
 
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path, mined):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    fails(["export", mined, "-o", blocker / "labels.csv"], "labels.csv: cannot be written")
+    fails(["mine", "captions", SAMPLE, "-o", blocker / "m.jsonl", "--id-col", "image", "--text-col", "caption"],
+          "m.jsonl: cannot be written")
+    assert blocker.read_text() == "not a folder"
+
+
 @pytest.mark.parametrize("url", ["not a url", "localhost:8080", "http://", "http://host:port/"])
 def test_a_bad_label_studio_url_is_one_line(tmp_path, mined, url):
     fails(["review", "push", mined, "--project", "p", "--url", url], repr(url), "http(s)")

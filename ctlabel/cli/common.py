@@ -54,6 +54,12 @@ def guarded(fn: Callable[[], T]) -> T:
             raise
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # a folder that cannot be written, a full disk: the file and the reason
+        if DEBUG["on"]:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]; nothing half-written was kept")
         raise typer.Exit(130) from None
