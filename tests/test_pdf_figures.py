@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
 from ctlabel.pdf.extract import extract_pdf
-from ctlabel.pdf.synthetic import ct_like
+from ctlabel.pdf.synthetic import answer_key, ct_like, make_paper
 
 FPDF = pytest.importorskip("fpdf").FPDF
 runner = CliRunner()
@@ -298,3 +298,29 @@ def test_export_keeps_only_the_kinds_asked_for(tmp_path):
     assert json.loads(result.stdout)["other_kinds"] == 1
     result = runner.invoke(app, ["export", str(tmp_path / "out" / "mined.jsonl"), "-o", str(labels), "--kind", "mri"])
     assert result.exit_code == 2 and "--kind is one of ct, xray" in result.output
+
+
+def test_generated_paper_scores_exactly(tmp_path):
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    truth = make_paper(papers / "paper.pdf", seed=3)
+    key = tmp_path / "gold.json"
+    key.write_text(json.dumps(answer_key(truth, "paper.pdf")))
+    out = tmp_path / "mined.jsonl"
+    result = runner.invoke(app, ["mine", "pdf", str(papers), "-o", str(out), "--figures-dir", str(tmp_path / "fig")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["evaluate-pdf", str(key), str(out), "--json"])
+    scores = json.loads(result.stdout)
+    for measure in ("caption_recall", "caption_precision", "records_inside", "panels_exact", "covid_precision"):
+        assert scores[measure] == 1.0, (measure, scores["figures"])
+    assert scores["mean_iou"] > 0.97
+
+
+def test_a_line_citing_a_figure_under_it_is_no_caption(tmp_path):
+    pdf = _page()
+    box = _image(pdf, ct_like(97), 50, 60, 200)
+    _text(pdf, 50, box[3] + 8, "Figure 2 shows the same slice one week later, with the opacity gone.")
+    box = _image(pdf, ct_like(98), 310, 60, 200)
+    _text(pdf, 310, box[3] + 8, "Figure 3 Axial CT one week later.")
+    figures = _extract(pdf, tmp_path)
+    assert [f["figure"] for f in figures] == ["3"]

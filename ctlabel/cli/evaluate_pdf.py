@@ -17,7 +17,7 @@ def _show(result: dict, errors: bool) -> None:
     table = Table(title=f"{result['mined_figures']} mined figures ({result['records']} records) vs {result['gold_figures']} in the key")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    covid = result["covid_precision"]
+    covid, recall = result["covid_precision"], result["covid_recall"]
     for name, value in (
         ("caption recall", f"{result['caption_recall']:.3f}"),
         ("caption precision", f"{result['caption_precision']:.3f}"),
@@ -25,6 +25,7 @@ def _show(result: dict, errors: bool) -> None:
         ("panel letters exact (per figure)", f"{result['panels_exact']:.3f}"),
         ("mean crop IoU (per figure)", f"{result['mean_iou']:.3f}"),
         ("COVID-flag precision (per figure)", "-" if covid is None else f"{covid:.3f} of {result['covid_flagged']} flagged"),
+        ("COVID-flag recall (per figure)", "-" if recall is None else f"{recall:.3f} of {result['covid_gold_positive']} in the key"),
     ):
         table.add_row(name, value)
     console.print(table)

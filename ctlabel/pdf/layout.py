@@ -192,8 +192,8 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
     """Captions that start on this page, each with its continuation lines (also into the next column).
 
     A line starting "Figure 2." (or ":", "|", "-") starts a caption; so does "Figure 2 …" without
-    punctuation when it sits right under a figure region (``near_figure(line)``). Running text that
-    cites a figure mid-line, or starts "Figure 2 shows" away from any figure, is not a caption.
+    punctuation when it sits right under a figure region (``near_figure(line)``) and no lower-case
+    word follows. Running text that cites a figure mid-line, or starts "Figure 2 shows", is not a caption.
     A caption goes on with the line right below that starts where it starts, until a gap, a new
     caption, or the bottom of its column (then at the top of the next column, mid-sentence only).
     """
@@ -201,7 +201,7 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
     used: set[int] = set()
     for line in lines:
         match = CAPTION_START.match(line.text)
-        if id(line) in used or not match or not (match.group(3) or near_figure(line)):
+        if id(line) in used or not match or not (match.group(3) or (near_figure(line) and not _cites(line.text, match))):
             continue
         caption = Caption(caption_label(match), page, [line])
         used.add(id(line))
@@ -220,6 +220,11 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
             used.add(id(nxt))
         captions.append(caption)
     return captions
+
+
+def _cites(text: str, match: re.Match) -> bool:
+    """"Figure 3 presents …": an unpunctuated label followed by a lower-case word is running text."""
+    return bool(re.match(r"\s*[a-z]", text[match.end() :]))
 
 
 def _label_alone_rest(line: Line, match: re.Match, lines: list[Line], used: set[int]) -> Line | None:

@@ -35,6 +35,8 @@ class FigureTruth:
     caption: str
     panels: list[Panel] = field(default_factory=list)
     kind: str = "image"
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the whole figure, page points
+    covid: str = "absent"  # what the caption says of the case shown (the answer key's ``covid``)
 
 
 def ct_like(seed: int, lesion: str | None = None, size: tuple[int, int] = (96, 128)) -> np.ndarray:
@@ -122,7 +124,7 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
         _letter(pdf, panel.letter, LEFT + k * 120, y)
     cap = "Figure 1. Chest CT of a 52-year-old man with COVID-19. (A) Bilateral ground-glass opacities. (B) Consolidation with air bronchograms."
     _text(pdf, LEFT, y + h + 8, cap)
-    truth.append(FigureTruth("1", 2, cap, panels))
+    truth.append(FigureTruth("1", 2, cap, panels, bbox=(LEFT, y, LEFT + 120 + 112, y + h), covid="positive"))
     _text(pdf, LEFT, 300, FILLER * 4)
     _text(pdf, RIGHT, 60, FILLER * 2 + "The consolidation in panel B of Figure 1 progressed. " + FILLER * 2)
     _text(pdf, RIGHT, 330, "Figure 3 shows a summary chart of the scores of all patients over time. " + FILLER * 2)
@@ -138,7 +140,8 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
     cap = ("Figure 2: Follow-up CT of a patient with 2019-nCoV infection. (A, B) Ground glass opacity on day 3. "
            "(C) Consolidation on day 9. (D) The lesions were completely absorbed on day 20.")
     _text(pdf, LEFT, y0 + 2 * 140 + 4, cap, width=495)
-    truth.append(FigureTruth("2", 3, cap, [Panel(printed[k], grid[k]) for k in range(4)]))
+    box = (LEFT, y0, LEFT + 250 + 170, y0 + 140 + 170 * 96 / 128)
+    truth.append(FigureTruth("2", 3, cap, [Panel(printed[k], grid[k]) for k in range(4)], bbox=box, covid="positive"))
     _text(pdf, LEFT, 420, FILLER * 5)
     _text(pdf, RIGHT, 420, FILLER * 5)
     # page 4: a caption that runs from the bottom of the left column into the right column
@@ -150,7 +153,7 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
     cap_right = "consolidation, obtained for comparison with the patients."
     _text(pdf, LEFT, 560 + h + 8, cap_left)
     _text(pdf, RIGHT, 60, cap_right)
-    truth.append(FigureTruth("4", 4, f"{cap_left} {cap_right}", [Panel(None, pix)]))
+    truth.append(FigureTruth("4", 4, f"{cap_left} {cap_right}", [Panel(None, pix)], bbox=(LEFT + 40, 560, LEFT + 190, 560 + h), covid="negative"))
     _text(pdf, RIGHT, 120, FILLER * 6)
     # page 5: a vector drawing (a bar chart)
     pdf.add_page()
@@ -163,7 +166,8 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
         pdf.rect(x0 + 10 + k * 36, base - height, 26, height, style="F")
     cap = "Figure 3. CT severity scores of the 40 patients by week since symptom onset."
     _text(pdf, RIGHT, base + 10, cap)
-    truth.append(FigureTruth("3", 5, cap, [Panel(None, np.zeros((1, 1, 3), np.uint8))], kind="drawing"))
+    box = (x0, base - 170, x0 + 190, base)
+    truth.append(FigureTruth("3", 5, cap, [Panel(None, np.zeros((1, 1, 3), np.uint8))], kind="drawing", bbox=box))
     _text(pdf, RIGHT, 330, FILLER * 3)
     # page 6: a figure on a page that is rotated when printed
     pdf.add_page()
@@ -171,7 +175,7 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
     h = _image(pdf, pix, LEFT, 80, 200)
     cap = "Supplementary Figure S1. Crazy-paving pattern in the right lower lobe of a COVID-19 patient."
     _text(pdf, LEFT, 80 + h + 8, cap)
-    truth.append(FigureTruth("S1", 6, cap, [Panel(None, pix)]))
+    truth.append(FigureTruth("S1", 6, cap, [Panel(None, pix)], bbox=(LEFT, 80, LEFT + 200, 80 + h), covid="positive"))
     pdf.output(str(path))
     _rotate_page(path, 5, 90)
     return truth
@@ -206,3 +210,14 @@ def make_long_paper(path: Path, parts: int = 3) -> list[FigureTruth]:
     merged.save(str(path))
     merged.close()
     return truth
+
+
+def answer_key(truth: list[FigureTruth], pdf_name: str) -> list[dict]:
+    """The figures in the answer-key format of ``ctlabel evaluate-pdf`` (as ``gold.json``)."""
+    return [
+        {
+            "pdf": pdf_name, "page": t.page, "figure": t.label, "caption_start": t.caption[:80],
+            "panels": [p.letter for p in t.panels if p.letter], "bbox": [round(v, 2) for v in t.bbox], "covid": t.covid,
+        }
+        for t in truth
+    ]
