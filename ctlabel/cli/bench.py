@@ -227,7 +227,7 @@ def _text_quality(paths: list[Path], gold: Path | None, pdfplumber_words: bool, 
         return
     console.print(
         f"{result['words']} words: {result['pages']} pages in {result['seconds']:.1f} s = [bold]{result['pages_per_s']:.1f} pages/s[/] "
-        f"(one process); {result['captions']} captions, [bold]{result['glued']} ({100 * result['glued_share']:.1f} %)[/] "
+        f"(one process; {result['pages_per_cpu_s']:.1f} pages per CPU second); {result['captions']} captions, [bold]{result['glued']} ({100 * result['glued_share']:.1f} %)[/] "
         "with a run of 20+ characters without a space"
     )
     for example in result["glued_examples"]:
