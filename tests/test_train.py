@@ -212,8 +212,9 @@ def test_compare_groups_runs_by_backbone_and_head(dataset):
     for name, extra in (("l0", ["--seed", "0"]), ("l1", ["--seed", "1"]), ("b0", ["--baseline"])):
         assert train(dataset, dataset["root"] / name, "--epochs", "1", *extra).exit_code == 0
     result = runner.invoke(app, ["compare", *(str(dataset["root"] / n) for n in ("l0", "l1", "b0")), "--json"])
-    rows = {r["model"]: r for r in json.loads(result.stdout)}
+    rows = {r["model"]: r for r in json.loads(result.stdout)["groups"]}
     assert rows["LA-DNN"]["runs"] == 2 and rows["baseline"]["runs"] == 1
+    assert rows["LA-DNN"]["init"] == "scratch" and rows["LA-DNN"]["dtype"] in ("bfloat16", "float32")
     single = json.loads((dataset["root"] / "b0" / "metrics.json").read_text())["test"]["covid"]["accuracy"]
     assert rows["baseline"]["accuracy"] == {"mean": single, "sd": 0.0}
 

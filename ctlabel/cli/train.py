@@ -133,17 +133,28 @@ def compare_command(
     split: str = typer.Option("test", "--split", help="test or val."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Runs side by side, grouped by backbone and baseline/LA-DNN: mean ± sd over seeds (the paper's Table 1)."""
-    from ctlabel.train.compare import METRICS, compare_runs
+    """Runs side by side, grouped by backbone, head, initial weights and dtype: mean ± sd over seeds
+    (the paper's Table 1); then paired differences over seeds between groups that differ in one setting."""
+    from ctlabel.train.compare import METRICS, compare_runs, paired
 
     rows = guarded(lambda: compare_runs(list(runs), split))
+    pairs = guarded(lambda: paired(list(runs), split))
     if json_out:
-        print_json(rows)
+        print_json({"groups": rows, "paired": pairs})
         return
     table = Table(title=f"COVID-19 on the {split} split (mean ± sd over runs)")
-    for col in ("backbone", "model", "runs", *METRICS):
-        table.add_column(col, justify="left" if col in ("backbone", "model") else "right")
+    for col in ("backbone", "model", "init", "dtype", "runs", *METRICS):
+        table.add_column(col, justify="right" if col == "runs" or col in METRICS else "left")
     for row in rows:
         cells = ["-" if row[m] is None else f"{row[m]['mean']:.3f} ± {row[m]['sd']:.3f}" for m in METRICS]
-        table.add_row(row["backbone"], row["model"], str(row["runs"]), *cells)
+        table.add_row(row["backbone"], row["model"], row["init"], row["dtype"], str(row["runs"]), *cells)
     console.print(table)
+    if pairs:
+        diff = Table(title="Paired over seeds: second − first (mean ± sd, 95% t-interval)")
+        for col in ("setting", "first → second", "with", "metric", "seeds", "difference", "95% interval", "verdict"):
+            diff.add_column(col)
+        for p in pairs:
+            diff.add_row(p["setting"], f"{p['first']} → {p['second']}", p["shared"], p["metric"], str(len(p["seeds"])),
+                         f"{p['mean']:+.3f} ± {p['sd']:.3f}", f"[{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}]",
+                         "inside the noise" if p["inside_noise"] else "outside the noise")
+        console.print(diff)
