@@ -104,7 +104,8 @@ def panel_crops(figure: Figure, words: list[dict], pixels: np.ndarray | None, sc
         cells = gutter_cells(pixels, members[0].bbox, scale, len(named))
         if len(cells) == len(named) and _even(cells):
             return [Crop(box, c, "image") for box, c in zip(cells, named)]
-        figure.notes = f"the caption names {len(named)} panels ({named[0]}–{named[-1]}) but the picture splits into {len(cells)}"
+        uneven = " cells of uneven size" if len(cells) == len(named) else ""
+        figure.notes = f"the caption names {len(named)} panels ({named[0]}–{named[-1]}) but the picture splits into {len(cells)}{uneven}"
     return whole
 
 
