@@ -548,3 +548,35 @@ def test_random_pipeline_files_are_checked_not_crashed_on(tmp_path, tables):
         assert "\n" not in str(exc)
     else:
         assert [p.name for p in plans] and all(p.name in tables for p in plans)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=6),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                    max_leaves=6)
+
+
+@FUZZ
+@given(path=st.lists(st.sampled_from(["covid", "lesions", "GGO", "state", "image", "patient_id", "id", "evidence"]),
+                     min_size=1, max_size=3), value=JSON)
+def test_export_of_a_record_changed_anywhere_is_an_error_or_a_label_file(tmp_path, path, value):
+    from ctlabel.export.export import ExportOptions, export_labels
+    from ctlabel.schema import empty_record
+
+    record = empty_record("r1.png")
+    target = record
+    for key in path[:-1]:
+        child = target.get(key) if isinstance(target, dict) else None
+        if not isinstance(child, dict):
+            child = {}
+            target[key] = child
+        target = child
+    target[path[-1]] = value
+    records = tmp_path / "r.jsonl"
+    records.write_text(json.dumps(record) + "\n" + json.dumps(empty_record("r2.png")) + "\n")
+    (tmp_path / "l.csv").unlink(missing_ok=True)  # from an earlier example
+    try:
+        summary = export_labels(records, tmp_path / "l.csv", ExportOptions(split="50/25/25"))
+    except CtlabelError as exc:
+        assert "\n" not in str(exc) and not (tmp_path / "l.csv").exists()
+    else:
+        assert summary.rows == len((tmp_path / "l.csv").read_text().splitlines()) - 1

@@ -61,6 +61,8 @@ class ExportSummary:
 
 def check_record(record: dict[str, Any]) -> str | None:
     """What is wrong with a record's labels (a missing or unknown key or state), or None."""
+    if record.get("image") is not None and not isinstance(record["image"], str):
+        return f"'image' is {record['image']!r}, not a file name"
     lesions = record.get("lesions")
     if not isinstance(lesions, dict):
         return "no 'lesions' table"
