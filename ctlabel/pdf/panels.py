@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ctlabel.mine.panels import panel_parts
+from ctlabel.mine.panels import expand_panels
 from ctlabel.pdf.figures import SUB_GAP, SUBCAPTION, Figure
 from ctlabel.pdf.regions import BBox, Region, reading_order
 
 _LETTER = re.compile(r"^\(?([A-Za-z])\)?[.:]?$")
+_ITEM = r"[A-Za-z]"
+_LIST = rf"{_ITEM}(?:\s*(?:,|and|&|-|–|to)\s*{_ITEM})*"
+_NAMED = re.compile(rf"\(({_LIST})\)|(?:^|[.;—–]\s+)([A-Z])[,:]\s")
 _LOWER = re.compile(r"\([a-l](?:\)|\s*[,\-–]|\s+and\b)")
 CORNER = 18.0  # points: a printed letter sits within this of an image's corner
 
@@ -29,14 +32,18 @@ class Crop:
 
 
 def caption_letters(text: str) -> list[str]:
-    """Panel letters the caption names, when they run A, B, C… from A (at least two); in the
-    caption's case."""
+    """Panel letters the caption names — "(a)", "(B, C)", "(d–f)", or "A, …" / "— B: …" opening a
+    sentence — when they run A, B, C… from A (at least two), in the caption's case. A letter far
+    past the run ("the input (x)") is a symbol, not a panel."""
     named: set[str] = set()
-    for _, panels in panel_parts(text):
-        named |= set(panels or ())
-    letters = sorted(named)
-    if len(letters) < 2 or letters != list(string.ascii_uppercase[: len(letters)]):
+    for match in _NAMED.finditer(text):
+        named |= expand_panels(match.group(1) or match.group(2))
+    run = 0
+    while string.ascii_uppercase[run] in named:
+        run += 1
+    if run < 2 or any(string.ascii_uppercase.index(c) < run + 2 for c in named if c not in string.ascii_uppercase[:run]):
         return []
+    letters = list(string.ascii_uppercase[:run])
     return [c.lower() for c in letters] if _LOWER.search(text) else letters
 
 
