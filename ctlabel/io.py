@@ -220,7 +220,7 @@ def _read_delimited(path: Path, delimiter: str) -> Table:
                     lost(first, taken, f"unmatched quote ({exc})")
                     continue
                 except UnicodeError as exc:
-                    raise CtlabelError(f"{path}: line {first}: cannot be decoded as {encoding} ({exc.reason})") from None
+                    raise CtlabelError(f"{path}: line {first}: cannot be decoded as {encoding} ({exc})") from None
                 if not values:
                     continue
                 taken = lines.taken
