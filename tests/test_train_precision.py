@@ -86,5 +86,6 @@ def test_bench_train_reports_the_reference_loop(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["precision"]["dtype"] == "bfloat16" and report["train_images"] == 21
-    assert report["reference"]["images"] == 21 and report["speedup"] > 0
+    assert report["reference"]["images"] == 21 and report["speedup"] > 0 and report["speedup_cpu_time"] > 0
+    assert report["epochs"][0]["cpu_s"] > 0 and report["threads"] >= 1
     assert [e["epoch"] for e in report["epochs"]] == [1]

@@ -172,12 +172,14 @@ def bench_train_command(
                   f"decoded once in {result['decode_once_s']:.1f} s", highlight=False)
     for e in result["epochs"]:
         console.print(
-            f"epoch {e['epoch']}: {e['images_per_s']:.1f} train images/s, data {e['data_s']:.2f} s, "
+            f"epoch {e['epoch']}: {e['images_per_s']:.1f} train images/s ({e['images_per_cpu_s']:.1f} per CPU-second), data {e['data_s']:.2f} s, "
             f"compute {e['compute_s']:.2f} s, data {100 * e['data_share']:.1f}% of the epoch ({e['epoch_s']:.1f} s)"
         )
     if "reference" in result:
-        console.print(f"reference-style loop: {result['reference']['images_per_s']:.1f} train images/s; "
-                      f"[bold]{result['speedup']:.1f}×[/] faster (last epoch)")
+        ref = result["reference"]
+        console.print(f"reference-style loop: {ref['images_per_s']:.1f} train images/s ({ref['images_per_cpu_s']:.1f} per CPU-second); "
+                      f"ctlabel [bold]{result['speedup']:.1f}×[/] faster by the clock, {result['speedup_cpu_time']:.1f}× per "
+                      f"CPU-second (last epoch, {result['threads']} thread(s))", highlight=False)
 
 
 @app.command("pdf")
