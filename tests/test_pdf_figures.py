@@ -324,3 +324,15 @@ def test_a_line_citing_a_figure_under_it_is_no_caption(tmp_path):
     _text(pdf, 310, box[3] + 8, "Figure 3 Axial CT one week later.")
     figures = _extract(pdf, tmp_path)
     assert [f["figure"] for f in figures] == ["3"]
+
+
+def test_a_paragraph_end_over_a_pictures_white_margin_stays_out(tmp_path):
+    pdf = _page()
+    end = _text(pdf, 50, _text(pdf, 50, 60, BODY), "is shown in Figure 1.")  # a short last line
+    picture = np.full((120, 200, 3), 255, np.uint8)
+    picture[30:, 20:180] = ct_like(99, size=(90, 160))  # white band on top, under the paragraph's end
+    box = _image(pdf, picture, 90, end - 8, 190)
+    _text(pdf, 50, box[3] + 8, "Figure 1. A slice with a white margin.")
+    figures = _extract(pdf, tmp_path)
+    assert [f["figure"] for f in figures] == ["1"]
+    assert figures[0]["bbox"][0] >= 89 and figures[0]["bbox"][1] >= end - 9  # not the text line it overlaps

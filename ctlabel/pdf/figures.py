@@ -169,6 +169,9 @@ def _grow(box: BBox, caption: Caption, free: list[Line], body_size: float) -> tu
     below = cap_top >= box[3] - 4  # the caption sits under the figure
     above = not below and cap_bottom <= box[1] + 4  # … or over it (else beside it)
     taken: list[Line] = []
+    # left edges of running text: a body-sized line starting there and jutting out of the pictures
+    # is the end of a paragraph that the picture's white margin overlaps, not a label
+    edges = {ln.x0 for ln in free if ln.size >= body_size - 0.3 and ln.x1 - ln.x0 > 150}
     grown = True
     while grown:
         grown = False
@@ -186,7 +189,8 @@ def _grow(box: BBox, caption: Caption, free: list[Line], body_size: float) -> tu
             reach = TOUCH if ln.size < body_size - 0.3 else TIGHT  # labels are set smaller than the text
             touching = (h_shared > 0 and gap_v <= reach) or (v_shared > 0 and gap_h <= reach)
             subcaption = h_shared > 0 and 0 <= lb[1] - box[3] <= SUB_GAP and SUBCAPTION.match(ln.text)
-            if (inside or touching or subcaption) and not _body_like(ln, box, body_size):
+            running = ln.size >= body_size - 0.3 and lb[0] < box[0] - 2 and any(abs(lb[0] - e) < 1.5 for e in edges)
+            if (inside or touching or subcaption) and not running and not _body_like(ln, box, body_size):
                 taken.append(ln)
                 box = (min(box[0], lb[0]), min(box[1], lb[1]), max(box[2], lb[2]), max(box[3], lb[3]))
                 grown = True
