@@ -63,13 +63,21 @@ def _work(path: Path, figures_dir: Path, dpi: int, conn, overlay_dir: Path | Non
         conn.close()
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def extract_all(
     jobs: list[tuple[Path, Path]], dpi: int, processes: int, timeout: float, overlay_dir: Path | None = None
 ) -> Iterator[tuple[Path, str, Any]]:
     """(pdf, "ok"|"skip", result or reason) for each (pdf, figures folder), in input order; at most
-    ``processes`` at once (daemons: they end with the parent)."""
+    ``processes`` at once (daemons: they end with the parent), the largest files first so that a big
+    PDF started last does not leave the other processes idle."""
     ctx = mp.get_context("fork")
-    pending = list(enumerate(jobs))
+    pending = sorted(enumerate(jobs), key=lambda job: -_size(job[1][0]))
     running: dict[int, tuple[Path, Any, Any, float]] = {}
     done: dict[int, tuple[Path, str, Any]] = {}
     emitted = 0
