@@ -7,20 +7,23 @@ captions``, ``evaluate`` is ``ctlabel evaluate``, ``diff`` is ``ctlabel diff``, 
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ctlabel.display import Record
 from ctlabel.errors import CtlabelError
-from ctlabel.schema import COVID, LABELS, POSITIVE, STATES, UNCERTAIN, label_of
+from ctlabel.schema import COVID, LABELS, LESIONS, POSITIVE, STATES, UNCERTAIN, label_of
 
 if TYPE_CHECKING:
     from ctlabel.lexicon import Lexicon
@@ -33,19 +36,19 @@ RECORD_COLUMNS = ("doc_id", "patient_id", "image", "panel", "kind", *LABELS, "co
 __all__ = ["Model", "Record", "diff", "evaluate", "load_model", "mine", "read_labels", "read_records", "records_frame"]
 
 
-def evidence_text(record: dict[str, Any]) -> str:
-    """The evidence of every label in one readable line, e.g.
+def evidence_text(entries: list[dict[str, Any]]) -> str:
+    """The evidence of the label entries (in the order of ``LABELS``) in one readable line, e.g.
     ``GGO positive: "ground-glass opacities" (caption); Csld negative: "consolidation" (report)``;
-    a span whose own state differs from its label's says it: ``("consolidation" (caption, negative)``."""
+    a span whose own state differs from its label's says it: ``"consolidation" (caption, negative)``."""
     parts = []
-    for label in LABELS:
-        entry = label_of(record, label)
+    for label, entry in zip(LABELS, entries):
         if entry["evidence"]:
+            state = entry["state"]
             spans = ", ".join(
-                f'"{e["text"]}" ({e["source"]}' + (f", {e['state']})" if e["state"] != entry["state"] else ")")
+                f'"{e["text"]}" ({e["source"]}' + (")" if e["state"] == state else f", {e['state']})")
                 for e in entry["evidence"]
             )
-            parts.append(f"{label} {entry['state']}: {spans}")
+            parts.append(f"{label} {state}: {spans}")
     return "; ".join(parts)
 
 
@@ -54,47 +57,65 @@ def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> 
     (when a record has it), a state column per label, ``confidence``, ``source`` (machine or human),
     one column per text source, ``evidence`` (readable) and ``record`` (the record itself)."""
     rows: list[Record] = []
-    columns: dict[str, Any] = {c: [] for c in RECORD_COLUMNS}
+    ids: list[Any] = []
+    meta: dict[str, list[Any]] = {key: [] for key in ("doc_id", "patient_id", "image", "panel", "kind", "confidence", "source")}
+    states: list[list[str]] = [[] for _ in LABELS]
+    evidence: list[str] = []
     texts: dict[str, dict[int, str]] = {}
     for i, raw in enumerate(records):
         record = Record(raw)
         try:
-            for label in LABELS:
-                columns[label].append(label_of(record, label)["state"])
-            columns["evidence"].append(evidence_text(record))
+            lesions = record["lesions"]
+            entries = [record[COVID], *[lesions[code] for code in LESIONS]]
+            for column, entry in zip(states, entries):
+                column.append(entry["state"])
+            evidence.append(evidence_text(entries))
         except (KeyError, TypeError) as exc:
             raise CtlabelError(f"{where}: record {record.get('id')!r} has no label entry {exc} (see docs/schema.md)") from None
+        ids.append(record.get("id"))
         for key in ("doc_id", "patient_id", "image", "panel", "kind", "confidence"):
-            columns[key].append(record.get(key))
-        columns["source"].append((record.get("provenance") or {}).get("source"))
-        columns["record"].append(record)
+            meta[key].append(record.get(key))
+        meta["source"].append((record.get("provenance") or {}).get("source"))
         for text in record.get("texts") or []:
             seen = texts.setdefault(text["source"], {})
             seen[i] = f"{seen[i]}\n\n{text['text']}" if i in seen else text["text"]
         rows.append(record)
-    for label in LABELS:
-        unknown = set(columns[label]) - set(STATES)
+    columns: dict[str, Any] = {key: meta[key] for key in ("doc_id", "patient_id", "image", "panel")}
+    if any(kind is not None for kind in meta["kind"]):
+        columns["kind"] = meta["kind"]
+    for label, column in zip(LABELS, states):
+        unknown = set(column) - set(STATES)
         if unknown:
-            bad = next(r for r, s in zip(rows, columns[label]) if s in unknown)
+            bad = next(r for r, state in zip(rows, column) if state in unknown)
             raise CtlabelError(f"{where}: record {bad['id']!r}: unknown {label} state {label_of(bad, label)['state']!r} ({', '.join(STATES)})")
-        columns[label] = pd.Categorical(columns[label], dtype=STATE)
-    if not any(r.get("kind") is not None for r in rows):
-        del columns["kind"]
+        columns[label] = pd.Categorical(column, dtype=STATE)
+    columns["confidence"] = np.array(meta["confidence"], dtype=float)
+    columns["source"] = meta["source"]
     for source, by_row in texts.items():
-        name = source if source not in columns else f"text_{source}"
-        columns[name] = [by_row.get(i) for i in range(len(rows))]
-    order = [c for c in RECORD_COLUMNS if c in columns and c not in ("evidence", "record")]
-    order += [c for c in columns if c not in RECORD_COLUMNS] + ["evidence", "record"]
-    frame = pd.DataFrame(columns, index=pd.Index([r.get("id") for r in rows], name="id"))[order]
-    frame["confidence"] = frame["confidence"].astype(float)
-    return frame
+        columns[source if source not in RECORD_COLUMNS else f"text_{source}"] = [by_row.get(i) for i in range(len(rows))]
+    columns["evidence"], columns["record"] = evidence, rows
+    return pd.DataFrame(columns, index=pd.Index(ids, name="id"))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: parsed JSON has no cycles, and collecting while millions
+    of dicts and lists are made costs about three times the parse itself."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def read_records(path: PathLike) -> pd.DataFrame:
     """A mined or reviewed JSONL file as a DataFrame (see :func:`records_frame`)."""
     from ctlabel.io import read_records as stream
 
-    return records_frame(stream(path), str(path))
+    with _gc_paused():
+        return records_frame(stream(path), str(path))
 
 
 @lru_cache(maxsize=4)

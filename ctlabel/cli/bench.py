@@ -55,12 +55,15 @@ def bench_api_command(
         print_json(r)
         return
     console.print(
-        f"{r['records']} records, median of {r['rounds']}: CLI {r['cli_median']:.2f} s, ctlabel.mine {r['api_call_median']:.2f} s "
-        f"([bold]{r['api_call_vs_cli']:+.1%}[/]; its whole process {r['api_process_median']:.2f} s, peak {r['api_peak_rss_mb']:.0f} MB), "
+        f"{r['records']} records, median of {r['rounds']}: CLI {r['cli_median']:.2f} s ({r['cli_cpu_median']:.2f} s CPU), "
+        f"ctlabel.mine {r['api_call_median']:.2f} s ({r['api_call_cpu_median']:.2f} s CPU): "
+        f"[bold]{r['api_call_vs_cli']:+.1%}[/] wall, [bold]{r['api_call_vs_cli_cpu']:+.1%}[/] CPU; "
+        f"its whole process {r['api_process_median']:.2f} s, peak {r['api_peak_rss_mb']:.0f} MB; "
         f"states {'identical' if r['identical_states'] else '[red]DIFFERENT[/]'}"
     )
     if r["read_records"]:
-        console.print(f"ctlabel.read_records: {r['read_records']['rows']} records in {r['read_records']['seconds']:.2f} s")
+        back = r["read_records"]
+        console.print(f"ctlabel.read_records: {back['rows']} records in {back['seconds']:.2f} s ({back['cpu_seconds']:.2f} s CPU)")
 
 
 @app.command("robustness")
