@@ -36,11 +36,12 @@ def negex_labeler(lexicon: Lexicon) -> Labeler:
     try:
         import negspacy.negation  # noqa: F401  (registers the "negex" factory)
         import spacy
+        from spacy.pipeline import EntityRuler
     except ImportError as err:
         raise CtlabelError("negspacy is not installed: pip install negspacy") from err
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler: EntityRuler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})  # type: ignore[assignment]
     ruler.add_patterns([{"label": code, "pattern": t} for code in (COVID, *LESIONS) for t in lexicon.concepts[code].terms])
     nlp.add_pipe("negex", config={"ent_types": [COVID, *LESIONS]})
     return lambda texts: [{e.label_ for e in doc.ents if not e._.negex} for doc in nlp.pipe(texts)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from typing import cast
 
 # thinc (under spaCy) imports torch whenever it is installed: ~2 s and ~650 MB that the miner never
 # uses. Hide torch while spaCy loads; code that needs torch later imports it as usual.
@@ -26,6 +27,7 @@ finally:
 from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 from spacy.util import compile_infix_regex
 
@@ -103,9 +105,10 @@ def doc_text(doc: Doc) -> str:
 def make_tokenizer_nlp() -> Language:
     """A blank English pipeline whose tokenizer also splits on brackets, slashes and double quotes."""
     nlp = spacy.blank("en")
-    infixes = list(nlp.Defaults.infixes) + [r"[\(\)\[\]/\"]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
-    nlp.tokenizer = _TextKeepingTokenizer(nlp.tokenizer)
+    infixes = [*(nlp.Defaults.infixes or ()), r"[\(\)\[\]/\"]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
+    tokenizer: Tokenizer = nlp.tokenizer  # type: ignore[assignment]
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    nlp.tokenizer = _TextKeepingTokenizer(tokenizer)
     return nlp
 
 
@@ -153,7 +156,7 @@ class LexiconMatcher:
         matches = self.matcher(doc)
         if matches:
             text = doc_text(doc)
-            offsets = doc.to_array([IDX, LENGTH]).tolist()
+            offsets = cast(list[list[int]], doc.to_array([IDX, LENGTH]).tolist())
             for key, start, end in matches:
                 code, hedged, cue = self.keys[key]
                 lo, hi = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]

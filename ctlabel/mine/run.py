@@ -13,7 +13,7 @@ from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write, check_outputs, dump_record, read_table
-from ctlabel.lexicon import load_lexicon
+from ctlabel.lexicon import Lexicon, load_lexicon
 from ctlabel.mine.miner import Miner
 from ctlabel.mine.table import Columns, record_from_row
 from ctlabel.schema import LABELS, state_of
@@ -51,10 +51,10 @@ class MineSummary:
 _worker: Miner | None = None
 
 
-def _init_worker(lexicon_path: str | None) -> None:
+def _init_worker(lexicon: Lexicon) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to report, once
-    _worker = Miner(lexicon_path)
+    _worker = Miner(lexicon)
 
 
 Mined = tuple[list[str], dict[str, Counter]]
@@ -147,15 +147,17 @@ def mine_table(
     columns.check(table)
     summary = MineSummary(str(input_path), str(output_path), table.encoding, note=table.note)
     chunks = _chunks(table.rows, columns, summary.skipped, number_duplicates)
+    lexicon = load_lexicon(lexicon_path)  # read once; the workers get the parsed lexicon
+    mined: Iterator[Mined]
     if processes > 1:
         ctx = mp.get_context("fork")
-        pool = ctx.Pool(processes, initializer=_init_worker, initargs=(lexicon_path,))
+        pool = ctx.Pool(processes, initializer=_init_worker, initargs=(lexicon,))
         mined = pool.imap(_mine_chunk, ((chunk, columns) for chunk in chunks))
     else:
         pool = None
-        miner = Miner(lexicon_path)
+        miner = Miner(lexicon)
         mined = (_mine_serialized(miner, chunk, columns) for chunk in chunks)
-    summary.lexicon = load_lexicon(lexicon_path).hash
+    summary.lexicon = lexicon.hash
     try:
         with atomic_write(output_path) as out:
             for lines, counts in mined:
