@@ -222,6 +222,8 @@ def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
         record[COVID] = dict(record[COVID])
         record["lesions"] = {code: dict(entry) for code, entry in record["lesions"].items()}
         for label, state in zip(LABELS, states):
+            if state not in STATES:
+                raise CtlabelError(f"record {record['id']!r}: {label} is {state!r} in the DataFrame, not one of {', '.join(STATES)}")
             label_of(record, label)["state"] = str(state)
         yield record
 
