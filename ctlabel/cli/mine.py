@@ -9,6 +9,7 @@ import typer
 from rich.table import Table as RichTable
 
 from ctlabel.cli.common import console, guarded, print_json, progress_bar, report_skipped
+from ctlabel.errors import CtlabelError
 from ctlabel.schema import LABELS, STATES
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def captions_command(
 def pdf_command(
     paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the mined records (JSONL)."),
-    figures_dir: Path = typer.Option(..., "--figures-dir", help="Where the figure images (PNG) go."),
+    figures_dir: Path | None = typer.Option(None, "--figures-dir", help="Where the figure images (PNG) go (not with --store)."),
     processes: int = typer.Option(1, "--processes", "-p", min=1, help="PDFs processed at once."),
     dpi: int = typer.Option(150, "--dpi", min=36, max=600, help="Rendering resolution of the figure images."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds allowed per PDF."),
@@ -81,11 +82,25 @@ def pdf_command(
     overlay: Path | None = typer.Option(None, "--overlay", help="Also write each page as a PNG with its figures, panels and captions drawn."),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a PDF was skipped."),
     json_out: bool = typer.Option(False, "--json"),
+    store: Path | None = typer.Option(None, "--store", help="Extraction store: each PDF extracted once (by content hash); -o is then a folder of shards and a manifest."),
+    cluster: str | None = typer.Option(None, "--cluster", help="local:N — a Dask LocalCluster of N worker processes (needs --store)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="tcp://HOST:8786 — an existing Dask cluster (needs --store)."),
+    retries: int = typer.Option(2, "--retries", min=0, help="Times a PDF's task is retried after an error (with a cluster)."),
+    memory_limit: str = typer.Option("auto", "--memory-limit", help="Memory per worker of --cluster local:N (e.g. 4GiB)."),
 ) -> None:
     """Find figure captions, cut out their images (one PNG per panel) and mine the captions."""
     from ctlabel.pdf.run import find_pdfs, mine_pdfs
 
+    if store is not None or cluster or scheduler:
+        from ctlabel.cli.corpus import corpus_run
+
+        corpus_run(paths, output, store, figures_dir, overlay, cluster, scheduler, processes, dpi, timeout, lexicon,
+                   retries, memory_limit, strict, json_out)
+        return
+
     def run():
+        if figures_dir is None:
+            raise CtlabelError("--figures-dir is needed (or --store for a corpus run)")
         total = len(find_pdfs(list(paths)))
         with progress_bar("PDFs", total) as advance:
             return mine_pdfs(list(paths), output, figures_dir, processes, dpi, timeout, str(lexicon) if lexicon else None, advance, overlay)
