@@ -48,11 +48,14 @@ def test_start_stop_on_ctrl_c_and_restart_with_the_same_token(tmp_path, monkeypa
     images = tmp_path / "images"
     images.mkdir()
     first = start_server(tmp_path, images)
-    monkeypatch.setenv("CTLABEL_CACHE", str(first.cache))
-    whoami = httpx.get(f"{first.url}/api/current-user/whoami", headers={"Authorization": f"Token {first.token}"}, timeout=30)
-    assert whoami.status_code == 200 and whoami.json()["email"] == first.username
-    assert files_root_for(first.url) == images.resolve()  # what push reads to link images
-    assert stop_server(first.proc) == 0
+    try:
+        monkeypatch.setenv("CTLABEL_CACHE", str(first.cache))
+        whoami = httpx.get(f"{first.url}/api/current-user/whoami", headers={"Authorization": f"Token {first.token}"}, timeout=30)
+        assert whoami.status_code == 200 and whoami.json()["email"] == first.username
+        assert files_root_for(first.url) == images.resolve()  # what push reads to link images
+    finally:
+        code = stop_server(first.proc)
+    assert code == 0
     assert "Label Studio stopped" in first.output.read_text()
     assert files_root_for(first.url) is None and json.loads((first.cache / "review" / "servers.json").read_text()) == {}
     with pytest.raises(httpx.ConnectError):
