@@ -19,25 +19,32 @@ from ctlabel.cli.common import console, err_console, guarded, print_json, report
 from ctlabel.errors import CtlabelError
 
 
-@contextmanager
-def _bar(total: int) -> Iterator[Any]:
+class _Bar:
     """PDFs done, pages, pages/s, failures and ETA (on a terminal; silent in pipes)."""
-    state = {"pages": 0, "failed": 0}
+
+    def __init__(self, bar: Progress, total: int) -> None:
+        self.bar, self.pages, self.failed = bar, 0, 0
+        self.task = bar.add_task("PDFs", total=total, pages=0, rate=0.0, failed=0)
+
+    def start(self, done_before: int) -> None:
+        self.bar.reset(self.task, completed=done_before)  # ETA and rate from this run's PDFs only
+
+    def __call__(self, result: dict[str, Any]) -> None:
+        self.pages += result["pages"]
+        self.failed += result["status"] != "ok"
+        elapsed = self.bar.tasks[0].elapsed or 1e-9
+        self.bar.update(self.task, advance=1, pages=self.pages, rate=self.pages / elapsed, failed=self.failed)
+
+
+@contextmanager
+def _bar(total: int) -> Iterator[_Bar]:
     columns = [
         TextColumn("[bold]PDFs"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[pages]} pages · {task.fields[rate]:.1f} pages/s · {task.fields[failed]} failed"),
         TimeRemainingColumn(),
     ]
     with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
-        task = bar.add_task("PDFs", total=total, pages=0, rate=0.0, failed=0)
-
-        def advance(result: dict[str, Any]) -> None:
-            state["pages"] += result["pages"]
-            state["failed"] += result["status"] != "ok"
-            elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(task, advance=1, pages=state["pages"], rate=state["pages"] / elapsed, failed=state["failed"])
-
-        yield advance
+        yield _Bar(bar, total)
 
 
 def corpus_run(
@@ -58,6 +65,7 @@ def corpus_run(
         total = len(find_pdfs(list(paths)))
         with _bar(total) as advance:
             def started(summary) -> None:
+                advance.start(summary.done_before)
                 if summary.dashboard:
                     err_console.print(f"Dask dashboard: {summary.dashboard}")
                 if summary.done_before:
