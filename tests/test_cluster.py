@@ -79,3 +79,25 @@ def test_scheduler_joins_an_existing_cluster(corpus, tmp_path):
         assert len(cluster.scheduler.workers) == 1  # the cluster is the caller's: still up
     finally:
         cluster.close()
+
+
+def test_captions_on_a_cluster_equal_the_plain_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from ctlabel.cli.main import app
+
+    sample = Path(__file__).resolve().parent.parent / "annotations" / "sample" / "captions.csv"
+    header, *rows = sample.read_text(encoding="utf-8").splitlines()
+    table = tmp_path / "big.csv"  # several chunks (512 rows each), ids made unique
+    with table.open("w", encoding="utf-8") as fh:
+        fh.write(header + "\n")
+        for k in range(1200 // len(rows) + 1):
+            fh.writelines(f"r{k}-{row}\n" for row in rows)
+    args = ["mine", "captions", str(table), "--id-col", "image", "--text-col", "caption", "--text-col", "report"]
+    runner = CliRunner()
+    plain = runner.invoke(app, [*args, "-o", str(tmp_path / "plain.jsonl")])
+    assert plain.exit_code == 0, plain.output
+    spread = runner.invoke(app, [*args, "-o", str(tmp_path / "cluster.jsonl"), "--cluster", "local:2"])
+    assert spread.exit_code == 0, spread.output
+    lines = (tmp_path / "cluster.jsonl").read_text().splitlines()
+    assert len(lines) > 1024 and lines == (tmp_path / "plain.jsonl").read_text().splitlines()

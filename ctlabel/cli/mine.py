@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table as RichTable
 
-from ctlabel.cli.common import console, guarded, print_json, progress_bar, report_skipped
+from ctlabel.cli.common import console, err_console, guarded, print_json, progress_bar, report_skipped
 from ctlabel.errors import CtlabelError
 from ctlabel.schema import LABELS, STATES
 
@@ -52,6 +52,8 @@ def captions_command(
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a row was skipped."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    cluster: str | None = typer.Option(None, "--cluster", help="local:N — mine the chunks on a Dask LocalCluster of N processes."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="tcp://HOST:8786 — mine the chunks on an existing Dask cluster."),
 ) -> None:
     """Mine INPUT into records with states and evidence (one record per row)."""
     from ctlabel.mine.run import mine_table
@@ -60,10 +62,26 @@ def captions_command(
     columns = Columns(id_col, tuple(text_col), doc_col, patient_col, image_col, panel_col)
 
     def run() -> "MineSummary":
-        with progress_bar("mining", None) as advance:
-            return mine_table(
-                input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates, sheet
-            )
+        if cluster and scheduler:
+            raise CtlabelError("--cluster and --scheduler: give one of them")
+        client = None
+        if cluster or scheduler:
+            from ctlabel.pdf.cluster import start_client
+
+            client = start_client(cluster, scheduler, "auto")
+            err_console.print(f"Dask dashboard: {client.dashboard_link}")
+        try:
+            with progress_bar("mining", None) as advance:
+                return mine_table(
+                    input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates, sheet,
+                    client,
+                )
+        finally:
+            if client is not None:
+                local = client.cluster if cluster else None
+                client.close()
+                if local is not None:
+                    local.close()
 
     summary = guarded(run)
     print_json(summary.to_json()) if json_out else show_summary(summary)

@@ -140,8 +140,10 @@ def mine_table(
     progress: Callable[[int], None] | None = None,
     number_duplicates: bool = False,
     sheet: str | None = None,
+    client: Any = None,
 ) -> MineSummary:
-    """Mine every row of ``input_path`` into ``output_path`` (written atomically)."""
+    """Mine every row of ``input_path`` into ``output_path`` (written atomically); on a Dask cluster
+    when ``client`` is given (``ctlabel.mine.scale``)."""
     check_outputs([output_path], [input_path, lexicon_path])
     table = read_table(input_path, sheet)
     columns.check(table)
@@ -149,12 +151,16 @@ def mine_table(
     chunks = _chunks(table.rows, columns, summary.skipped, number_duplicates)
     lexicon = load_lexicon(lexicon_path)  # read once; the workers get the parsed lexicon
     mined: Iterator[Mined]
-    if processes > 1:
+    pool = None
+    if client is not None:
+        from ctlabel.mine.scale import mine_chunks_on
+
+        mined = mine_chunks_on(client, lexicon, ((chunk, columns) for chunk in chunks))
+    elif processes > 1:
         ctx = mp.get_context("fork")
         pool = ctx.Pool(processes, initializer=_init_worker, initargs=(lexicon,))
         mined = pool.imap(_mine_chunk, ((chunk, columns) for chunk in chunks))
     else:
-        pool = None
         miner = Miner(lexicon)
         mined = (_mine_serialized(miner, chunk, columns) for chunk in chunks)
     summary.lexicon = lexicon.hash
