@@ -124,7 +124,7 @@ def state_path(out: Path) -> Path:
 class Pretrainer:
     def __init__(self, config: PretrainConfig, pixels: torch.Tensor, log: Callable[[str], None], progress=None):
         self.config, self.pixels, self.log, self.progress = config, pixels, log, progress
-        self.device = torch.device("cpu")
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.generator = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)
         self.model = SimCLR(config.backbone, config.projection_dim)
@@ -162,7 +162,7 @@ class Pretrainer:
             index = order[start : start + bs]
             if len(index) < 2:
                 break
-            batch = self.pixels[index]
+            batch = self.pixels[index].to(self.device, non_blocking=True)
             x = torch.cat([random_views(batch, self.generator), random_views(batch, self.generator)])
             x = x.contiguous(memory_format=self.memory_format)
             with autocast(self.device, self.amp):
