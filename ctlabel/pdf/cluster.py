@@ -30,6 +30,7 @@ from ctlabel.pdf.run import _record, find_pdfs
 from ctlabel.pdf.store import doc_ids
 
 MANIFEST = "manifest.jsonl"
+SHARD_SECONDS = 60.0  # a shard at least this often, so a stopped run loses little mining
 
 
 @dataclass
@@ -186,7 +187,7 @@ class _Task:
 def mine_corpus(
     paths: list[Path], output: Path, store_root: Path, dpi: int = 150, timeout: float = 120.0, lexicon: str | None = None,
     processes: int = 1, cluster: str | None = None, scheduler: str | None = None, retries: int = 2,
-    memory_limit: str = "auto", shard_pdfs: int = 200, progress: Callable[[dict[str, Any]], None] | None = None,
+    memory_limit: str = "auto", shard_pdfs: int = 500, progress: Callable[[dict[str, Any]], None] | None = None,
     version: str = EXTRACTOR_VERSION, on_start: Callable[[CorpusSummary], None] | None = None,
 ) -> CorpusSummary:
     """Extract every PDF into the store (once) and mine the corpus into ``output`` (a folder)."""
@@ -226,6 +227,7 @@ def mine_corpus(
         rows.clear()
         records.clear()
 
+    last = time.monotonic()
     try:
         results = _dask(client, todo, task, retries) if client is not None else _local(todo, task, processes)
         for result in results:
@@ -241,8 +243,9 @@ def mine_corpus(
             rows.append({k: result[k] for k in ("pdf", "sha256", "status", "reason", "pages")} | {"records": len(mined)})
             if progress:
                 progress(result)
-            if len(rows) >= shard_pdfs:
+            if len(rows) >= shard_pdfs or time.monotonic() - last > SHARD_SECONDS:
                 flush()
+                last = time.monotonic()
         flush()
     finally:
         out.close()
