@@ -24,6 +24,7 @@ from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write, dump_record
+from ctlabel.lexicon import Lexicon
 from ctlabel.mine.miner import Miner
 from ctlabel.pdf.cache import EXTRACTOR_VERSION, ExtractionStore, extract_one
 from ctlabel.pdf.run import _record, find_pdfs
@@ -92,15 +93,14 @@ class _Output:
     def done(self) -> set[str]:
         return {r["pdf"] for r in self.rows}
 
-    def write(self, rows: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
-        """A shard of records (if any), then the manifest lines of its PDFs."""
+    def write(self, rows: list[dict[str, Any]], lines: list[str]) -> None:
+        """A shard of records (JSONL lines; if any), then the manifest lines of its PDFs."""
         name = None
-        if records:
+        if lines:
             name = f"part-{self.next_shard:05d}.jsonl"
             self.next_shard += 1
             with atomic_write(self.folder / name) as fh:
-                for record in records:
-                    fh.write(dump_record(record))
+                fh.writelines(lines)
         for row in rows:
             self.manifest.write(json.dumps({**row, "shard": name if row["records"] else None}, ensure_ascii=False) + "\n")
         self.manifest.flush()
@@ -126,7 +126,7 @@ def _records(entry: dict[str, Any], doc_id: str, store: ExtractionStore, out: Pa
     ]
 
 
-def _local(pdfs: list[str], task: Callable[[str], dict[str, Any]], processes: int) -> Iterator[dict[str, Any]]:
+def _local(pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]], dict[str, Any]], processes: int) -> Iterator[dict[str, Any]]:
     with ThreadPoolExecutor(processes) as pool:  # each thread drives one forked extraction at a time
         futures = {pool.submit(task, pdf): pdf for pdf in pdfs}
         try:
@@ -156,11 +156,11 @@ def start_client(cluster: str | None, scheduler: str | None, memory_limit: str):
     return Client(local)
 
 
-def _dask(client, pdfs: list[str], task: Callable[[str], dict[str, Any]], retries: int) -> Iterator[dict[str, Any]]:
+def _dask(client, pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]], dict[str, Any]], retries: int) -> Iterator[dict[str, Any]]:
     from dask.distributed import as_completed as dask_completed
 
-    futures = client.map(task, pdfs, retries=retries, key=[f"extract-{i}-{hashlib.sha1(p.encode()).hexdigest()[:8]}" for i, p in enumerate(pdfs)])
-    which = {f.key: pdf for f, pdf in zip(futures, pdfs)}
+    futures = client.map(task, pdfs, retries=retries, key=[f"extract-{i}-{hashlib.sha1(p.encode()).hexdigest()[:8]}" for i, (p, _) in enumerate(pdfs)])
+    which = {f.key: pdf for f, (pdf, _) in zip(futures, pdfs)}
     try:
         for future in dask_completed(futures):
             if future.status == "finished":
@@ -173,15 +173,29 @@ def _dask(client, pdfs: list[str], task: Callable[[str], dict[str, Any]], retrie
         client.cancel(futures)
 
 
+_miners: dict[str, Miner] = {}
+
+
 class _Task:
-    """extract_one with the run's settings (picklable, for Dask)."""
+    """extract_one with the run's settings (picklable, for Dask); with a lexicon, the PDF's records
+    are mined where it ran too (``lines``), by a miner each worker process builds once."""
 
-    def __init__(self, root: str, dpi: int, timeout: float, version: str) -> None:
+    def __init__(self, root: str, dpi: int, timeout: float, version: str, out: Path, lexicon: Lexicon | None) -> None:
         self.args = (root, dpi, timeout, version)
+        self.out, self.lexicon = out, lexicon
 
-    def __call__(self, pdf: str) -> dict[str, Any]:
+    def __call__(self, job: tuple[str, str]) -> dict[str, Any]:
+        pdf, doc_id = job
         root, dpi, timeout, version = self.args
-        return extract_one(pdf, root, dpi, timeout, version)
+        result = extract_one(pdf, root, dpi, timeout, version)
+        if self.lexicon is not None and result["status"] == "ok":
+            store = ExtractionStore(Path(root), dpi, version)
+            entry = store.get(result["sha256"])
+            if entry is None:
+                raise RuntimeError(f"{pdf}: its store entry vanished after extraction")
+            miner = _miners.get(self.lexicon.hash) or _miners.setdefault(self.lexicon.hash, Miner(self.lexicon))
+            result["lines"] = [dump_record(r) for r in miner.mine(_records(entry, doc_id, store, self.out))]
+        return result
 
 
 def mine_corpus(
@@ -214,33 +228,42 @@ def mine_corpus(
     todo = sorted((name for name in by_name if name not in done), key=lambda name: -_size(by_name[name]))  # big ones first
     store = ExtractionStore(store_root, dpi, version)
     store.dir.mkdir(parents=True, exist_ok=True)
-    task = _Task(str(store_root.resolve()), dpi, timeout, version)
     client = start_client(cluster, scheduler, memory_limit) if (cluster or scheduler) and todo else None
+    # on a cluster the workers mine too; local threads leave mining to this process, a shard at a time
+    task = _Task(str(store_root.resolve()), dpi, timeout, version, output, miner.lexicon if client is not None else None)
+    jobs = [(name, ids[by_name[name]]) for name in todo]
     summary.dashboard = client.dashboard_link if client is not None else None
     if on_start:
         on_start(summary)
     rows: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
+    lines: list[str] = []
 
     def flush() -> None:
-        out.write(rows, list(miner.mine(records)) if records else [])
+        out.write(rows, lines + [dump_record(r) for r in miner.mine(records)] if records else lines)
         rows.clear()
         records.clear()
+        lines.clear()
 
     last = time.monotonic()
     try:
-        results = _dask(client, todo, task, retries) if client is not None else _local(todo, task, processes)
+        results = _dask(client, jobs, task, retries) if client is not None else _local(jobs, task, processes)
         for result in results:
             pdf = by_name[result["pdf"]]
-            entry = store.get(result["sha256"]) if result["status"] == "ok" else None
-            mined = _records(entry, ids[pdf], store, output) if entry else []
+            if "lines" in result:  # mined on the worker
+                count = len(result["lines"])
+                lines += result["lines"]
+            else:
+                entry = store.get(result["sha256"]) if result["status"] == "ok" else None
+                mined = _records(entry, ids[pdf], store, output) if entry else []
+                count = len(mined)
+                records += mined
             if result["status"] != "ok":
                 summary.skipped.append(f"{pdf}: {result['reason']}")
                 summary.failed += result["status"] == "failed"
             summary.extracted += not result["cached"] and result["status"] != "failed"
             summary.pages += result["pages"]
-            records += mined
-            rows.append({k: result[k] for k in ("pdf", "sha256", "status", "reason", "pages")} | {"records": len(mined)})
+            rows.append({k: result[k] for k in ("pdf", "sha256", "status", "reason", "pages")} | {"records": count})
             if progress:
                 progress(result)
             if len(rows) >= shard_pdfs or time.monotonic() - last > SHARD_SECONDS:
