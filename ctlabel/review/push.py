@@ -30,25 +30,20 @@ class ImageLinks:
     images_dir: Path  # a record's relative ``image`` is taken from here
     local_root: Path | None = None  # Label Studio serves local files below this document root
     url_prefix: str | None = None
-    upload: bool = True
     missing: list[str] = field(default_factory=list)
     _server: Server | None = None
     _project_id: int = 0
-    _uploads: dict[str, str] = field(default_factory=dict)
-    _uploads_file: Path | None = None
     _storages: list[Path] = field(default_factory=list)
+    _uploads: dict[str, str] | None = None  # file (path|size|mtime) → URL, for the current uploads project
+    _uploads_key: str = ""
+    _unsaved: bool = False
 
     def attach(self, server: Server, project_id: int) -> None:
-        """Bind to the project: its local-files storage, and the cache of files already uploaded."""
+        """Bind to the project and the folders it already serves."""
         self._server, self._project_id = server, project_id
         if self.local_root is not None and self.url_prefix is None:
             self.local_root = self.local_root.resolve()
             self._storages = server.local_storages(project_id)
-        self._uploads_file = uploads_path(server.url)
-        try:
-            self._uploads = json.loads(self._uploads_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            self._uploads = {}
 
     def url(self, record: dict[str, Any]) -> tuple[str | None, str | None]:
         """The image's URL, or None and a note for the annotator when the file is missing."""
@@ -61,38 +56,51 @@ class ImageLinks:
         if not path.is_file():
             self.missing.append(f"{record['id']}: image {path} not found; pushed with a note in place of the image")
             return None, f"Image missing: {image} was not found when the task was pushed."
-        if self._served_locally(path):
-            return "/data/local-files/?d=" + quote(path.relative_to(self.local_root).as_posix()), None  # type: ignore[arg-type]
-        if self.upload and self._server is not None:
-            stat = path.stat()
-            key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-            if key not in self._uploads:
-                self._uploads[key] = self._server.upload_file(path)
-                self._save_uploads()
-            return self._uploads[key], None
-        return None, None
+        local = self._local_path(path)
+        if local is not None:
+            return "/data/local-files/?d=" + quote(local), None
+        return (self._uploaded(self._server, path) if self._server is not None else None), None
 
-    def _served_locally(self, path: Path) -> bool:
-        """Below the root, in a subfolder (Label Studio serves no file straight in its root): make
-        sure the project has a storage for that subfolder."""
+    def _local_path(self, path: Path) -> str | None:
+        """The path below the root, when it is in a subfolder (Label Studio serves no file straight
+        in its root); the project gets a storage for that subfolder."""
         if self.local_root is None or not path.is_relative_to(self.local_root):
-            return False
-        parts = path.relative_to(self.local_root).parts
-        if len(parts) < 2:
-            return False
-        folder = self.local_root / parts[0]
+            return None
+        relative = path.relative_to(self.local_root)
+        if len(relative.parts) < 2:
+            return None
+        folder = self.local_root / relative.parts[0]
         if self._server is not None and not any(folder == s or s in folder.parents for s in self._storages):
             self._server.add_local_storage(self._project_id, folder)
             self._storages.append(folder)
-        return True
+        return relative.as_posix()
 
-    def _save_uploads(self) -> None:
-        if self._uploads_file is None:
+    def _uploaded(self, server: Server, path: Path) -> str:
+        """Upload the file once per uploads project (a cache that a new or reset server voids)."""
+        if self._uploads is None:
+            self._uploads_key = server.uploads_project_key()
+            try:
+                cached = json.loads(uploads_path(server.url).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                cached = {}
+            self._uploads = cached.get("files", {}) if cached.get("project") == self._uploads_key else {}
+        stat = path.stat()
+        key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+        if key not in self._uploads:
+            self._uploads[key] = server.upload_file(path)
+            self._unsaved = True
+        return self._uploads[key]
+
+    def save(self) -> None:
+        """Keep the uploads made so far for the next push."""
+        if self._server is None or not self._unsaved:
             return
-        self._uploads_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._uploads_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._uploads), encoding="utf-8")
-        os.replace(tmp, self._uploads_file)
+        target = uploads_path(self._server.url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"project": self._uploads_key, "files": self._uploads}), encoding="utf-8")
+        os.replace(tmp, target)
+        self._unsaved = False
 
 
 @dataclass
@@ -157,6 +165,7 @@ def push(
         if len(task_ids) != len(batch):
             raise CtlabelError(f"Label Studio created {len(task_ids)} tasks for {len(batch)} records; push again to reconcile")
         ledger.add([{"id": r["id"], "task_id": t, "hash": record_hash(r), "record": r} for r, t in zip(batch, task_ids)])
+        links.save()
         summary.created += len(batch)
         if progress:
             progress(len(batch))
@@ -164,6 +173,7 @@ def push(
         task = to_task(record, *links.url(record))
         server.replace_prediction(entry["task_id"], task["data"], prediction(record))
         ledger.add([{"id": record["id"], "task_id": entry["task_id"], "hash": record_hash(record), "record": record}])
+        links.save()
         summary.updated += 1
         if progress:
             progress(1)

@@ -82,6 +82,11 @@ class Server:
 
         return self.call(send)
 
+    def uploads_project_key(self) -> str:
+        """Which uploads project this is (id and creation time): a cache of its URLs is valid for it only."""
+        project = self.call(self.sdk.projects.get, id=self.uploads_project())
+        return f"{project.id}@{project.created_at}"
+
     def uploads_project(self) -> int:
         """The project that holds uploaded images (Label Studio takes direct file uploads only into
         a project with one data key, so not into the review projects); made when missing."""
