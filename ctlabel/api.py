@@ -32,7 +32,18 @@ if TYPE_CHECKING:
 
 PathLike = str | Path
 STATE = pd.CategoricalDtype(list(STATES))
-RECORD_COLUMNS = ("doc_id", "patient_id", "image", "panel", "kind", *LABELS, "confidence", "source", "evidence", "record")
+RECORD_COLUMNS = (
+    "doc_id",
+    "patient_id",
+    "image",
+    "panel",
+    "kind",
+    *LABELS,
+    "confidence",
+    "source",
+    "evidence",
+    "record",
+)
 __all__ = ["Model", "Record", "diff", "evaluate", "load_model", "mine", "read_labels", "read_records", "records_frame"]
 
 
@@ -58,7 +69,9 @@ def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> 
     one column per text source, ``evidence`` (readable) and ``record`` (the record itself)."""
     rows: list[Record] = []
     ids: list[Any] = []
-    meta: dict[str, list[Any]] = {key: [] for key in ("doc_id", "patient_id", "image", "panel", "kind", "confidence", "source")}
+    meta: dict[str, list[Any]] = {
+        key: [] for key in ("doc_id", "patient_id", "image", "panel", "kind", "confidence", "source")
+    }
     states: list[list[str]] = [[] for _ in LABELS]
     evidence: list[str] = []
     texts: dict[str, dict[int, str]] = {}
@@ -71,7 +84,9 @@ def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> 
                 column.append(entry["state"])
             evidence.append(evidence_text(entries))
         except (KeyError, TypeError) as exc:
-            raise CtlabelError(f"{where}: record {record.get('id')!r} has no label entry {exc} (see docs/schema.md)") from None
+            raise CtlabelError(
+                f"{where}: record {record.get('id')!r} has no label entry {exc} (see docs/schema.md)"
+            ) from None
         ids.append(record.get("id"))
         for key in ("doc_id", "patient_id", "image", "panel", "kind", "confidence"):
             meta[key].append(record.get(key))
@@ -87,12 +102,16 @@ def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> 
         unknown = set(column) - set(STATES)
         if unknown:
             bad = next(r for r, state in zip(rows, column) if state in unknown)
-            raise CtlabelError(f"{where}: record {bad['id']!r}: unknown {label} state {label_of(bad, label)['state']!r} ({', '.join(STATES)})")
+            raise CtlabelError(
+                f"{where}: record {bad['id']!r}: unknown {label} state {label_of(bad, label)['state']!r} ({', '.join(STATES)})"
+            )
         columns[label] = pd.Categorical(column, dtype=STATE)
     columns["confidence"] = np.array(meta["confidence"], dtype=float)
     columns["source"] = meta["source"]
     for source, by_row in texts.items():
-        columns[source if source not in RECORD_COLUMNS else f"text_{source}"] = [by_row.get(i) for i in range(len(rows))]
+        columns[source if source not in RECORD_COLUMNS else f"text_{source}"] = [
+            by_row.get(i) for i in range(len(rows))
+        ]
     columns["evidence"], columns["record"] = evidence, rows
     return pd.DataFrame(columns, index=pd.Index(ids, name="id"))
 
@@ -154,7 +173,9 @@ def _cells(column: pd.Series) -> list[Any]:
 
 def _table_rows(frame: pd.DataFrame, columns: Columns, ids: list[Any] | None) -> Iterator[tuple[Any, dict[str, Any]]]:
     """(index label, row) pairs with the columns the miner reads (the id from the index when ``ids``)."""
-    names = [c for c in dict.fromkeys((columns.doc, columns.patient, columns.image, columns.panel, *columns.texts)) if c]
+    names = [
+        c for c in dict.fromkeys((columns.doc, columns.patient, columns.image, columns.panel, *columns.texts)) if c
+    ]
     values = {name: _cells(frame[name]) for name in names}
     raw_ids = ids if ids is not None else _cells(frame[columns.id])
     values[columns.id] = [None if v is None else str(v) for v in raw_ids]  # an id 0 is "0", as a CSV gives it
@@ -192,7 +213,9 @@ def mine(
     if not isinstance(data, pd.DataFrame):
         raise CtlabelError(f"mine takes a DataFrame or a Series of texts, not {type(data).__name__}")
     if not text_cols:
-        raise CtlabelError(f"give text_cols, the columns to mine (the columns are {', '.join(map(repr, data.columns))})")
+        raise CtlabelError(
+            f"give text_cols, the columns to mine (the columns are {', '.join(map(repr, data.columns))})"
+        )
     texts = (text_cols,) if isinstance(text_cols, str) else tuple(text_cols)
     index_name = data.index.name if isinstance(data.index.name, str) else "index"
     if id_col is None and index_name in (*texts, doc_col, patient_col, image_col, panel_col):
@@ -201,9 +224,15 @@ def mine(
     columns.check(Table(Path("the DataFrame"), [*data.columns, *([] if id_col else [index_name])], iter(())))
     ids = None if id_col else _cells(data.index.to_series())
     miner, skipped = _miner(lexicon), list[str]()
-    records = [r for chunk in mine_rows(miner, _table_rows(data, columns, ids), columns, skipped, number_duplicates) for r in chunk]
+    records = [
+        r
+        for chunk in mine_rows(miner, _table_rows(data, columns, ids), columns, skipped, number_duplicates)
+        for r in chunk
+    ]
     if skipped:
-        warnings.warn(f"skipped {len(skipped)} row(s); first: {skipped[0]} (all in .attrs['skipped'])", stacklevel=_caller())
+        warnings.warn(
+            f"skipped {len(skipped)} row(s); first: {skipped[0]} (all in .attrs['skipped'])", stacklevel=_caller()
+        )
     frame = records_frame(records)
     frame.attrs.update(lexicon=miner.lexicon.hash, skipped=skipped)
     return frame
@@ -223,7 +252,9 @@ def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
         record["lesions"] = {code: dict(entry) for code, entry in record["lesions"].items()}
         for label, state in zip(LABELS, states):
             if state not in STATES:
-                raise CtlabelError(f"record {record['id']!r}: {label} is {state!r} in the DataFrame, not one of {', '.join(STATES)}")
+                raise CtlabelError(
+                    f"record {record['id']!r}: {label} is {state!r} in the DataFrame, not one of {', '.join(STATES)}"
+                )
             label_of(record, label)["state"] = str(state)
         yield record
 
@@ -234,7 +265,9 @@ def _as_file(data: PathLike | pd.DataFrame, folder: str, name: str) -> tuple[str
         return str(data), None
     path = str(Path(folder) / name)
     if name.endswith(".jsonl"):
-        Path(path).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame_records(data)), encoding="utf-8")
+        Path(path).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in frame_records(data)), encoding="utf-8"
+        )
     else:
         from ctlabel.io import NAME_COLUMNS
 
@@ -273,8 +306,11 @@ def evaluate(
     ci = result.get("ci95", {})
     rows = {
         label: {
-            "precision": m["precision"], "recall": m["recall"], "f1": m["f1"],
-            "f1_low": ci.get(f"{label}.f1", [float("nan")] * 2)[0], "f1_high": ci.get(f"{label}.f1", [float("nan")] * 2)[1],
+            "precision": m["precision"],
+            "recall": m["recall"],
+            "f1": m["f1"],
+            "f1_low": ci.get(f"{label}.f1", [float("nan")] * 2)[0],
+            "f1_high": ci.get(f"{label}.f1", [float("nan")] * 2)[1],
             "support": m["support"],
         }
         for label, m in result["labels"].items()
@@ -299,7 +335,9 @@ def read_labels(path: PathLike, split_file: PathLike | None = None) -> pd.DataFr
     value = {POSITIVE: 1, UNCERTAIN: -1}
     frame = pd.DataFrame(
         [[value.get(labels.rows[name][code], 0) for code in CODES] for name in labels.order],
-        index=pd.Index(labels.order, name="imgname"), columns=list(CODES), dtype="int8",
+        index=pd.Index(labels.order, name="imgname"),
+        columns=list(CODES),
+        dtype="int8",
     )
     if split_file is not None:
         from ctlabel.export.splits import read_split_file
@@ -319,7 +357,9 @@ def diff(old: PathLike, new: PathLike) -> pd.DataFrame:
 
     result = diff_labels(old, new)
     before, after = read_label_file(old).rows, read_label_file(new).rows
-    rows: list[tuple[str, str | None, str, str | None, str | None]] = [(n, None, "added", None, None) for n in result["added"]]
+    rows: list[tuple[str, str | None, str, str | None, str | None]] = [
+        (n, None, "added", None, None) for n in result["added"]
+    ]
     rows += [(n, None, "removed", None, None) for n in result["removed"]]
     rows += [
         (n, code, change, before[n][code], after[n][code])
@@ -362,7 +402,8 @@ class Model:
         return pd.DataFrame(
             [[r["covid"], *r["lesions"].values()] for r in results],
             index=pd.Index([r["image"] for r in results], name="image"),
-            columns=[COVID, *self.labels[1:]], dtype=float,
+            columns=[COVID, *self.labels[1:]],
+            dtype=float,
         )
 
 

@@ -62,7 +62,12 @@ def _read_records(mined: Path, count: int, folder: Path) -> dict[str, Any]:
             fh.write(json.dumps({**record, "id": f"{k}-{record['id']}"}, ensure_ascii=False) + "\n")
     start, cpu = time.perf_counter(), time.process_time()
     frame = read_records(big)
-    return {"records": count, "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu, "rows": len(frame)}
+    return {
+        "records": count,
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu,
+        "rows": len(frame),
+    }
 
 
 def bench_api(
@@ -75,9 +80,23 @@ def bench_api(
         table, out, states = folder / "input.csv", folder / "out.jsonl", folder / "api-states.json"
         n = _repeat_table(Path(input_path), repeat, id_col, text_cols, unique, table)
         texts = [arg for col in text_cols for arg in ("--text-col", col)]
-        cli_cmd = [sys.executable, "-m", "ctlabel", "mine", "captions", str(table), "-o", str(out), "--id-col", id_col, *texts]
+        cli_cmd = [
+            sys.executable,
+            "-m",
+            "ctlabel",
+            "mine",
+            "captions",
+            str(table),
+            "-o",
+            str(out),
+            "--id-col",
+            id_col,
+            *texts,
+        ]
         api_cmd = [sys.executable, "-c", _API_RUN, str(table), id_col, str(states), *text_cols]
-        runs: dict[str, list[float]] = {k: [] for k in ("cli", "cli_cpu", "api_call", "api_call_cpu", "api_process", "api_process_cpu", "peak")}
+        runs: dict[str, list[float]] = {
+            k: [] for k in ("cli", "cli_cpu", "api_call", "api_call_cpu", "api_process", "api_process_cpu", "peak")
+        }
         for _ in range(rounds):
             wall, cpu, _out = _timed(cli_cmd)
             runs["cli"].append(wall)
@@ -93,8 +112,14 @@ def bench_api(
         read_back = _read_records(out, read, folder) if read else None
     medians = {f"{k}_median": statistics.median(v) for k, v in runs.items() if k != "peak"}
     return {
-        "records": n, "rounds": rounds, "unique_texts": unique, "runs": runs, **medians,
+        "records": n,
+        "rounds": rounds,
+        "unique_texts": unique,
+        "runs": runs,
+        **medians,
         "api_call_vs_cli": medians["api_call_median"] / medians["cli_median"] - 1,
         "api_call_vs_cli_cpu": medians["api_call_cpu_median"] / medians["cli_cpu_median"] - 1,
-        "api_peak_rss_mb": max(runs["peak"]), "identical_states": identical, "read_records": read_back,
+        "api_peak_rss_mb": max(runs["peak"]),
+        "identical_states": identical,
+        "read_records": read_back,
     }

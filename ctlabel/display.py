@@ -24,7 +24,9 @@ def label_colours() -> dict[str, dict[str, str]]:
 
     root = ET.fromstring(labeling_config(with_image=False))
     return {
-        labels.get("toName", ""): {label.get("value", ""): label.get("background", "#dddddd") for label in labels.iter("Label")}
+        labels.get("toName", ""): {
+            label.get("value", ""): label.get("background", "#dddddd") for label in labels.iter("Label")
+        }
         for labels in root.iter("Labels")
     }
 
@@ -51,11 +53,13 @@ def highlight(text: str, spans: list[tuple[int, int, list[str]]], colours: dict[
         tags = over[0][2]
         colour = colours.get(tags[0], "#dddddd")
         title = escape("; ".join(" ".join(t) for _, _, t in over), quote=True)
-        ending = "".join(
-            f'<sup style="font-size:70%">{escape(" ".join(t))}</sup>' for _, e, t in over if e == hi
+        ending = "".join(f'<sup style="font-size:70%">{escape(" ".join(t))}</sup>' for _, e, t in over if e == hi)
+        light = (
+            f"{colour}66" if _HEX6.fullmatch(colour) else colour
+        )  # the label colour at 40 %, as Label Studio shows spans
+        out.append(
+            f'<mark style="background:{light};border-bottom:2px solid {colour}" title="{title}">{piece}{ending}</mark>'
         )
-        light = f"{colour}66" if _HEX6.fullmatch(colour) else colour  # the label colour at 40 %, as Label Studio shows spans
-        out.append(f'<mark style="background:{light};border-bottom:2px solid {colour}" title="{title}">{piece}{ending}</mark>')
     return "".join(out)
 
 
@@ -80,15 +84,19 @@ def record_html(record: dict[str, Any]) -> str:
             f"<div><b>{escape(str(data['id']))}</b> — panel {escape(str(data['panel']))} — "
             f"{escape(source)} — confidence {data['confidence']}</div>"
         ),
-        "<div>" + _state_badge(COVID, record[COVID]["state"])
-        + "".join(_state_badge(code, record["lesions"][code]["state"]) for code in LESIONS) + "</div>",
+        "<div>"
+        + _state_badge(COVID, record[COVID]["state"])
+        + "".join(_state_badge(code, record["lesions"][code]["state"]) for code in LESIONS)
+        + "</div>",
     ]
     texts = [t["text"] for t in record.get("texts") or []]
     shown = {"caption": bool(texts and texts[0].strip()), "report": any(t.strip() for t in texts[1:])}
     for field, title in FIELDS:
         if shown[field]:
             body = highlight(data[field], _spans(result, field), colours.get(field, {}))
-            parts.append(f'<div style="margin-top:6px"><i>{title}</i><div style="white-space:pre-wrap">{body}</div></div>')
+            parts.append(
+                f'<div style="margin-top:6px"><i>{title}</i><div style="white-space:pre-wrap">{body}</div></div>'
+            )
     return '<div class="ctlabel-record">' + "".join(parts) + "</div>"
 
 

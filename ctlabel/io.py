@@ -18,7 +18,12 @@ from typing import IO, Any
 from ctlabel.errors import CtlabelError
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 NAME_COLUMNS = ("image", "imgname", "id")  # where a label, gold or split file names its images
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": "\t"}
 csv.field_size_limit(2**31 - 1)
@@ -71,7 +76,9 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     path = Path(path)
     fd, tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None, newline="" if "b" not in mode else None) as fh:
+        with os.fdopen(
+            fd, mode, encoding=encoding if "b" not in mode else None, newline="" if "b" not in mode else None
+        ) as fh:
             yield fh
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a new file follows the umask
         os.replace(tmp, path)
@@ -241,7 +248,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Table:
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 (openpyxl raises many types for a broken workbook)
+    except Exception as exc:
         raise CtlabelError(f"{path}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
     names = book.sheetnames
     if sheet is not None and sheet not in names:

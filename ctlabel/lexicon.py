@@ -90,7 +90,7 @@ def _cue_rule(table: dict, max_scope: int, where: str) -> CueRule:
     where = f"{where} {name!r}"
     scope = table.get("scope", max_scope)
     if scope != "sentence" and (not isinstance(scope, int) or isinstance(scope, bool) or scope < 0):
-        raise CtlabelError(f"{where}: scope = {scope!r}; expected a number of tokens or \"sentence\"")
+        raise CtlabelError(f'{where}: scope = {scope!r}; expected a number of tokens or "sentence"')
     ends = table.get("ends", DEFAULT_ENDS)
     if not isinstance(ends, str):
         raise CtlabelError(f"{where}: ends must be a string of punctuation marks")
@@ -158,7 +158,9 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     cues = tuple(_cue_rule(table, max_scope, f"{path} [[context.cues]]") for table in cues_raw)
     names = [c.name for c in cues]
     if len(set(names)) != len(names):
-        raise CtlabelError(f"{where}: two cue rules share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
+        raise CtlabelError(
+            f"{where}: two cue rules share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))})"
+        )
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return Lexicon(
         concepts=concepts,

@@ -51,8 +51,22 @@ def ok(args: list[str]):
 
 
 def mine(table: Path, out: Path, *extra: str):
-    return runner.invoke(app, ["mine", "captions", str(table), "-o", str(out), "--id-col", "image",
-                               "--text-col", "caption", "--json", *extra])
+    return runner.invoke(
+        app,
+        [
+            "mine",
+            "captions",
+            str(table),
+            "-o",
+            str(out),
+            "--id-col",
+            "image",
+            "--text-col",
+            "caption",
+            "--json",
+            *extra,
+        ],
+    )
 
 
 def write_rows(path: Path, rows: list[str], header: str = "image,caption") -> Path:
@@ -63,8 +77,11 @@ def write_rows(path: Path, rows: list[str], header: str = "image,caption") -> Pa
 @pytest.fixture
 def mined(tmp_path) -> Path:
     """20 mined records with patients (through the real miner)."""
-    table = write_rows(tmp_path / "c.csv", [f"s{i}.png,patchy ground glass and consolidation,p{i}" for i in range(20)],
-                       "image,caption,patient_id")
+    table = write_rows(
+        tmp_path / "c.csv",
+        [f"s{i}.png,patchy ground glass and consolidation,p{i}" for i in range(20)],
+        "image,caption,patient_id",
+    )
     out = tmp_path / "mined.jsonl"
     assert mine(table, out, "--patient-col", "patient_id").exit_code == 0
     return out
@@ -72,14 +89,17 @@ def mined(tmp_path) -> Path:
 
 # --- 1. an output that is an input -------------------------------------------------------------------
 
+
 def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, mined):
     table = write_rows(tmp_path / "t.csv", ["a.png,no consolidation"])
     before = table.read_bytes()
     (tmp_path / "sub").mkdir()
     (tmp_path / "alias.csv").symlink_to(table)
     for output in (table, tmp_path / "alias.csv", tmp_path / "sub" / ".." / "t.csv"):
-        fails(["mine", "captions", table, "-o", output, "--id-col", "image", "--text-col", "caption"],
-              "the output is the input")
+        fails(
+            ["mine", "captions", table, "-o", output, "--id-col", "image", "--text-col", "caption"],
+            "the output is the input",
+        )
         assert table.read_bytes() == before
     records = mined.read_bytes()
     fails(["export", mined, "-o", mined], "the output is the input")
@@ -97,6 +117,7 @@ def test_mine_pdf_refuses_to_write_over_the_pdf(tmp_path):
 
 
 # --- 2. a stray quote ----------------------------------------------------------------------------------
+
 
 def test_a_stray_quote_loses_only_its_row(tmp_path):
     rows = [f"r{i}.jpg,consolidation in the left lower lobe {i}" for i in range(1000)]
@@ -136,6 +157,7 @@ def test_a_quoted_caption_over_two_lines_stays_one_caption(tmp_path):
 
 # --- 3. a failed export keeps the previous files -----------------------------------------------------
 
+
 def test_a_failed_export_keeps_the_labels_and_splits_it_wrote_before(tmp_path, mined):
     labels = tmp_path / "release" / "labels.csv"
     ok(["export", mined, "-o", labels, "--split", "70/15/15"])
@@ -152,6 +174,7 @@ def test_a_failed_export_keeps_the_labels_and_splits_it_wrote_before(tmp_path, m
 
 # --- 4. same-named papers ---------------------------------------------------------------------------
 
+
 def test_papers_with_one_file_name_keep_apart(tmp_path):
     from ctlabel.pdf.synthetic import make_paper
 
@@ -167,12 +190,17 @@ def test_papers_with_one_file_name_keep_apart(tmp_path):
     (tmp_path / "other").mkdir()
     make_paper(tmp_path / "other" / "2020-preprint.pdf", seed=9)
     kept = {p.name: p.read_bytes() for p in figures.glob("*.png")}
-    fails(["mine", "pdf", tmp_path / "other", "-o", tmp_path / "o.jsonl", "--figures-dir", figures],
-          "no PDF could be read", "exists", "2020/preprint.pdf")
+    fails(
+        ["mine", "pdf", tmp_path / "other", "-o", tmp_path / "o.jsonl", "--figures-dir", figures],
+        "no PDF could be read",
+        "exists",
+        "2020/preprint.pdf",
+    )
     assert {p.name: p.read_bytes() for p in figures.glob("*.png")} == kept
 
 
 # --- 5. a caption too long for the miner ---------------------------------------------------------------
+
 
 def test_a_huge_caption_is_skipped_with_its_row_and_the_rest_mined(tmp_path):
     rows = ["a.png,ground glass opacity", "b.png," + "opacity " * 130_000, "c.png,no consolidation"]
@@ -186,6 +214,7 @@ def test_a_huge_caption_is_skipped_with_its_row_and_the_rest_mined(tmp_path):
 
 
 # --- 6. the image cache --------------------------------------------------------------------------------
+
 
 def test_a_broken_image_cache_entry_is_decoded_again(tmp_path, capsys):
     from PIL import Image
@@ -207,6 +236,7 @@ def test_a_broken_image_cache_entry_is_decoded_again(tmp_path, capsys):
 
 
 # --- 7. an interrupted mine pdf -----------------------------------------------------------------------
+
 
 def test_an_interrupted_mine_pdf_leaves_whole_papers_and_resumes(tmp_path):
     from ctlabel.pdf.run import mine_pdfs
@@ -240,18 +270,28 @@ def test_an_interrupted_mine_pdf_leaves_whole_papers_and_resumes(tmp_path):
 
 # --- tracebacks that are now one line ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("table", "line", "needles"), [
-    ("train", 'epochz = 2\nimages = "i"', ["[train]", "'epochz'", "did you mean 'epochs'", "allowed:"]),
-    ("export", 'spilt = "60/20/20"', ["[export]", "did you mean 'split'"]),
-    ("mine", 'captions = { input = "c.csv" }\nfigure_dir = "f"', ["[mine]", "did you mean 'figures_dir'"]),
-    ("pipeline", 'workdri = "w"', ["[pipeline]", "did you mean 'workdir'"]),
-    ("train", 'epochs = "one"\nimages = "i"', ["[train] epochs = 'one' should be a whole number"]),
-    ("mine", 'captions = { input = "c.csv", text_col = ["caption"] }', ["[mine.captions]", "did you mean 'text_cols'"]),
-])
+
+@pytest.mark.parametrize(
+    ("table", "line", "needles"),
+    [
+        ("train", 'epochz = 2\nimages = "i"', ["[train]", "'epochz'", "did you mean 'epochs'", "allowed:"]),
+        ("export", 'spilt = "60/20/20"', ["[export]", "did you mean 'split'"]),
+        ("mine", 'captions = { input = "c.csv" }\nfigure_dir = "f"', ["[mine]", "did you mean 'figures_dir'"]),
+        ("pipeline", 'workdri = "w"', ["[pipeline]", "did you mean 'workdir'"]),
+        ("train", 'epochs = "one"\nimages = "i"', ["[train] epochs = 'one' should be a whole number"]),
+        (
+            "mine",
+            'captions = { input = "c.csv", text_col = ["caption"] }',
+            ["[mine.captions]", "did you mean 'text_cols'"],
+        ),
+    ],
+)
 def test_a_pipeline_mistake_is_named_before_any_stage_runs(tmp_path, table, line, needles):
     pipeline = tmp_path / "p.toml"
-    stages = {"mine": f'[mine]\ncaptions = {{ input = "{SAMPLE}", id_col = "image" }}\n',
-              "export": '[export]\noutput = "labels.csv"\n'}
+    stages = {
+        "mine": f'[mine]\ncaptions = {{ input = "{SAMPLE}", id_col = "image" }}\n',
+        "export": '[export]\noutput = "labels.csv"\n',
+    }
     text = f'[pipeline]\nworkdir = "{tmp_path / "work"}"\n' if table != "pipeline" else ""
     for name, body in stages.items():
         text += f"[{name}]\n{line}\n" if name == table else body
@@ -262,12 +302,15 @@ def test_a_pipeline_mistake_is_named_before_any_stage_runs(tmp_path, table, line
     assert not (tmp_path / "work").exists()  # no stage ran
 
 
-@pytest.mark.parametrize(("change", "needle"), [
-    (lambda r: r["lesions"].pop("Csld"), "no 'lesions.Csld' state"),
-    (lambda r: r.pop("lesions"), "no 'lesions' table"),
-    (lambda r: r["lesions"].update(Aibr=r["lesions"].pop("AirBr")), "unknown lesion code 'Aibr'"),
-    (lambda r: r["covid"].update(state="maybe"), "'covid' has unknown state 'maybe'"),
-])
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda r: r["lesions"].pop("Csld"), "no 'lesions.Csld' state"),
+        (lambda r: r.pop("lesions"), "no 'lesions' table"),
+        (lambda r: r["lesions"].update(Aibr=r["lesions"].pop("AirBr")), "unknown lesion code 'Aibr'"),
+        (lambda r: r["covid"].update(state="maybe"), "'covid' has unknown state 'maybe'"),
+    ],
+)
 def test_export_refuses_a_malformed_record_by_id(tmp_path, mined, change, needle):
     records = [json.loads(line) for line in mined.read_text().splitlines()]
     change(records[7])
@@ -282,7 +325,9 @@ def test_an_output_that_is_a_folder_is_refused_before_the_work(tmp_path, mined):
     folder.mkdir()
     fails(["mine", "captions", SAMPLE, "-o", folder, "--id-col", "image", "--text-col", "caption"], "is a folder")
     fails(["export", mined, "-o", folder], "is a folder")
-    fails(["review", "pull", "--from-export", ROOT / "annotations/sample/review-export.json", "-o", folder], "is a folder")
+    fails(
+        ["review", "pull", "--from-export", ROOT / "annotations/sample/review-export.json", "-o", folder], "is a folder"
+    )
     assert list(folder.iterdir()) == []
 
 
@@ -290,8 +335,10 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path, mined):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     fails(["export", mined, "-o", blocker / "labels.csv"], "labels.csv: cannot be written")
-    fails(["mine", "captions", SAMPLE, "-o", blocker / "m.jsonl", "--id-col", "image", "--text-col", "caption"],
-          "m.jsonl: cannot be written")
+    fails(
+        ["mine", "captions", SAMPLE, "-o", blocker / "m.jsonl", "--id-col", "image", "--text-col", "caption"],
+        "m.jsonl: cannot be written",
+    )
     assert blocker.read_text() == "not a folder"
 
 
@@ -303,8 +350,20 @@ def test_a_bad_label_studio_url_is_one_line(tmp_path, mined, url):
 def test_bad_numbers_are_one_line(tmp_path, mined):
     fails(["train", tmp_path / "l.csv", "--images", tmp_path, "--out", tmp_path / "r", "--lr", "-1"], "--lr -1")
     fails(["train", tmp_path / "l.csv", "--images", tmp_path, "--out", tmp_path / "r", "--lr", "0"], "--lr 0")
-    fails(["mine", "pdf", ROOT / "annotations/sample/pdfs", "-o", tmp_path / "o.jsonl", "--figures-dir",
-           tmp_path / "f", "--timeout", "-1"], "--timeout -1")
+    fails(
+        [
+            "mine",
+            "pdf",
+            ROOT / "annotations/sample/pdfs",
+            "-o",
+            tmp_path / "o.jsonl",
+            "--figures-dir",
+            tmp_path / "f",
+            "--timeout",
+            "-1",
+        ],
+        "--timeout -1",
+    )
 
 
 def test_usage_errors_are_one_line(tmp_path):
@@ -327,8 +386,20 @@ def test_resume_with_other_settings_is_refused(tmp_path, monkeypatch):
         split.append(f"i{i}.png,{('train', 'train', 'train', 'train', 'val', 'val', 'test', 'test')[i]}")
     (tmp_path / "l.csv").write_text("imgname,CVD19,GGO,Csld,CrPa,AirBr,InSepThi\n" + "\n".join(rows) + "\n")
     (tmp_path / "s.csv").write_text("\n".join(split) + "\n")
-    base = ["train", tmp_path / "l.csv", "--images", tmp_path / "img", "--split-file", tmp_path / "s.csv",
-            "--backbone", "test_resnet", "--batch-size", "4", "--out", tmp_path / "run"]
+    base = [
+        "train",
+        tmp_path / "l.csv",
+        "--images",
+        tmp_path / "img",
+        "--split-file",
+        tmp_path / "s.csv",
+        "--backbone",
+        "test_resnet",
+        "--batch-size",
+        "4",
+        "--out",
+        tmp_path / "run",
+    ]
     ok([*base, "--image-size", "32", "--epochs", "1"])
     last = (tmp_path / "run" / "last.pt").read_bytes()
     result = runner.invoke(app, [str(a) for a in [*base, "--image-size", "48", "--epochs", "2", "--resume"]])
@@ -347,9 +418,26 @@ def test_ctrl_c_with_two_processes_is_one_line(tmp_path):
     out = tmp_path / "out.jsonl"
     out.write_text("the previous run\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ctlabel", "mine", "captions", str(table), "-o", str(out), "--id-col", "image",
-         "--text-col", "caption", "--processes", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "ctlabel",
+            "mine",
+            "captions",
+            str(table),
+            "-o",
+            str(out),
+            "--id-col",
+            "image",
+            "--text-col",
+            "caption",
+            "--processes",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".out.jsonl.*.tmp")) and time.monotonic() < deadline:
@@ -362,6 +450,7 @@ def test_ctrl_c_with_two_processes_is_one_line(tmp_path):
 
 
 # --- quieter mistakes ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
 def test_utf16_and_utf32_files_with_a_bom(tmp_path, encoding):
@@ -381,21 +470,54 @@ def test_a_workbook_sheet_is_chosen_and_named(tmp_path):
     second.append(["w.png", "ground glass opacity"])
     path = tmp_path / "b.xlsx"
     book.save(path)
-    fails(["mine", "captions", path, "-o", tmp_path / "o.jsonl", "--id-col", "image", "--text-col", "caption"],
-          "no column 'image'")
+    fails(
+        ["mine", "captions", path, "-o", tmp_path / "o.jsonl", "--id-col", "image", "--text-col", "caption"],
+        "no column 'image'",
+    )
     result = mine(path, tmp_path / "o.jsonl", "--sheet", "captions")
     assert result.exit_code == 0 and json.loads(result.stdout)["note"] == "sheet 'captions'"
-    fails(["mine", "captions", path, "-o", tmp_path / "o.jsonl", "--id-col", "image", "--text-col", "caption",
-           "--sheet", "Captions"], "no sheet 'Captions'", "'notes', 'captions'")
+    fails(
+        [
+            "mine",
+            "captions",
+            path,
+            "-o",
+            tmp_path / "o.jsonl",
+            "--id-col",
+            "image",
+            "--text-col",
+            "caption",
+            "--sheet",
+            "Captions",
+        ],
+        "no sheet 'Captions'",
+        "'notes', 'captions'",
+    )
     assert read_table(path).note == "sheet 'notes' of 2 (choose with --sheet)"
 
 
 def test_jsonl_columns_come_from_every_line(tmp_path):
     path = tmp_path / "t.jsonl"
-    path.write_text('{"image": "a.png", "caption": "GGO"}\n{"image": "b.png", "caption": "x", "report": "no consolidation"}\n')
+    path.write_text(
+        '{"image": "a.png", "caption": "GGO"}\n{"image": "b.png", "caption": "x", "report": "no consolidation"}\n'
+    )
     out = tmp_path / "o.jsonl"
-    result = runner.invoke(app, ["mine", "captions", str(path), "-o", str(out), "--id-col", "image",
-                                 "--text-col", "caption", "--text-col", "report"])
+    result = runner.invoke(
+        app,
+        [
+            "mine",
+            "captions",
+            str(path),
+            "-o",
+            str(out),
+            "--id-col",
+            "image",
+            "--text-col",
+            "caption",
+            "--text-col",
+            "report",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 2
 
@@ -417,8 +539,9 @@ def test_split_checks_are_said(tmp_path, mined):
     assert "--split 60/15/20 sums to 95, not 100; rescaled to 63.2/15.8/21.1" in result.stderr
     split = tmp_path / "given" / "split.csv"
     split.parent.mkdir()
-    split.write_text("image,split\n" + "".join(f"s{i}.png,{'train' if i < 15 else 'test'}\n" for i in range(20))
-                     + "ghost.png,val\n")
+    split.write_text(
+        "image,split\n" + "".join(f"s{i}.png,{'train' if i < 15 else 'test'}\n" for i in range(20)) + "ghost.png,val\n"
+    )
     result = ok(["export", mined, "-o", tmp_path / "b.csv", "--split-file", split])
     assert "1 images of" in result.stderr and "not in the labels (first: ghost.png)" in result.stderr
     split.write_text("image,split\ns1.png,train\ns1.png,test\n")
@@ -438,7 +561,9 @@ def test_when_every_pdf_is_bad_mine_pdf_fails_and_keeps_the_previous_output(tmp_
     (tmp_path / "in" / "b.pdf").write_text("hello")
     out = tmp_path / "m.jsonl"
     out.write_text('{"id": "kept"}\n')
-    fails(["mine", "pdf", tmp_path / "in", "-o", out, "--figures-dir", tmp_path / "f"], "no PDF could be read (2 skipped")
+    fails(
+        ["mine", "pdf", tmp_path / "in", "-o", out, "--figures-dir", tmp_path / "f"], "no PDF could be read (2 skipped"
+    )
     assert out.read_text() == '{"id": "kept"}\n'
 
 
@@ -459,8 +584,10 @@ def test_csv_reader_reads_what_csv_writer_wrote(tmp_path):
     with path.open("w", newline="") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         writer.writerows([["image", "caption"], ["a", 'say "GGO"\r\nnext'], ["b", ""]])
-    assert [r for _, r in read_table(path).rows] == [{"image": "a", "caption": 'say "GGO"\r\nnext'},
-                                                       {"image": "b", "caption": ""}]
+    assert [r for _, r in read_table(path).rows] == [
+        {"image": "a", "caption": 'say "GGO"\r\nnext'},
+        {"image": "b", "caption": ""},
+    ]
 
 
 # --- random input: a clean error or the right result, never a traceback --------------------------------
@@ -497,9 +624,12 @@ CELL = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=
 
 @FUZZ
 @given(
-    width=st.integers(1, 4), cells=st.lists(CELL, min_size=1, max_size=40), suffix=st.sampled_from([".csv", ".tsv"]),
+    width=st.integers(1, 4),
+    cells=st.lists(CELL, min_size=1, max_size=40),
+    suffix=st.sampled_from([".csv", ".tsv"]),
     quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
-    terminator=st.sampled_from(["\n", "\r\n"]), encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+    terminator=st.sampled_from(["\n", "\r\n"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
 )
 def test_any_csv_dialect_reads_back_exactly(tmp_path, width, cells, suffix, quoting, terminator, encoding):
     header = [f"col{k}" for k in range(width)]
@@ -516,10 +646,32 @@ def test_any_csv_dialect_reads_back_exactly(tmp_path, width, cells, suffix, quot
     assert [list(row.values()) for _, row in table.rows] == rows
 
 
-KEYS = st.sampled_from(["input", "output", "epochs", "epochz", "lr", "images", "split", "spilt", "captions", "pdfs",
-                        "workdir", "vars", "id_col", "text_cols", "seed", "format", "negatives", "backbone", "x"])
-SCALAR = st.one_of(st.text(max_size=8), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False),
-                   st.booleans())
+KEYS = st.sampled_from(
+    [
+        "input",
+        "output",
+        "epochs",
+        "epochz",
+        "lr",
+        "images",
+        "split",
+        "spilt",
+        "captions",
+        "pdfs",
+        "workdir",
+        "vars",
+        "id_col",
+        "text_cols",
+        "seed",
+        "format",
+        "negatives",
+        "backbone",
+        "x",
+    ]
+)
+SCALAR = st.one_of(
+    st.text(max_size=8), st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False), st.booleans()
+)
 VALUE = st.one_of(SCALAR, st.lists(SCALAR, max_size=3), st.dictionaries(KEYS, SCALAR, max_size=3))
 
 
@@ -536,12 +688,21 @@ def _toml(value) -> str:
 
 
 @FUZZ
-@given(tables=st.dictionaries(st.sampled_from(["pipeline", "mine", "review", "export", "train", "trian"]),
-                              st.dictionaries(KEYS, VALUE, max_size=4), min_size=1, max_size=4))
+@given(
+    tables=st.dictionaries(
+        st.sampled_from(["pipeline", "mine", "review", "export", "train", "trian"]),
+        st.dictionaries(KEYS, VALUE, max_size=4),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_random_pipeline_files_are_checked_not_crashed_on(tmp_path, tables):
     path = tmp_path / "p.toml"
-    path.write_text("".join(f"[{name}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in body.items())
-                            for name, body in tables.items()))
+    path.write_text(
+        "".join(
+            f"[{name}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in body.items()) for name, body in tables.items()
+        )
+    )
     try:
         plans = plan(load_pipeline(path, workdir=tmp_path / "w"))
     except CtlabelError as exc:
@@ -550,14 +711,22 @@ def test_random_pipeline_files_are_checked_not_crashed_on(tmp_path, tables):
         assert [p.name for p in plans] and all(p.name in tables for p in plans)
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=6),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-                    max_leaves=6)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @FUZZ
-@given(path=st.lists(st.sampled_from(["covid", "lesions", "GGO", "state", "image", "patient_id", "id", "evidence"]),
-                     min_size=1, max_size=3), value=JSON)
+@given(
+    path=st.lists(
+        st.sampled_from(["covid", "lesions", "GGO", "state", "image", "patient_id", "id", "evidence"]),
+        min_size=1,
+        max_size=3,
+    ),
+    value=JSON,
+)
 def test_export_of_a_record_changed_anywhere_is_an_error_or_a_label_file(tmp_path, path, value):
     from ctlabel.export.export import ExportOptions, export_labels
     from ctlabel.schema import empty_record

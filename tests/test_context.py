@@ -9,7 +9,10 @@ from conftest import states
     "text, expected",
     [
         ("Bilateral ground glass opacities without consolidation.", {"GGO": "positive", "Csld": "negative"}),
-        ("No GGO, consolidation or crazy-paving pattern was seen.", {"GGO": "negative", "Csld": "negative", "CrPa": "negative"}),
+        (
+            "No GGO, consolidation or crazy-paving pattern was seen.",
+            {"GGO": "negative", "Csld": "negative", "CrPa": "negative"},
+        ),
         ("Absence of air bronchogram in the right lower lobe.", {"AirBr": "negative"}),
         ("Consolidation; interlobular septal thickening was not seen.", {"Csld": "positive", "InSepThi": "negative"}),
         ("Air bronchograms were absent in the consolidation.", {"AirBr": "negative", "Csld": "positive"}),

@@ -64,10 +64,27 @@ def test_unknown_gold_code_is_named(tmp_path):
 def test_dev_gold_floor(covid_ct, tmp_path):
     """The miner on the real dev gold must not fall below the floor measured at release."""
     out = tmp_path / "mined.jsonl"
-    args = ["mine", "captions", str(covid_ct / "lesion-gold-dev.csv"), "-o", str(out), "--id-col", "image",
-            "--doc-col", "doc_id", "--patient-col", "patient_id", "--text-col", "caption", "--text-col", "report"]
+    args = [
+        "mine",
+        "captions",
+        str(covid_ct / "lesion-gold-dev.csv"),
+        "-o",
+        str(out),
+        "--id-col",
+        "image",
+        "--doc-col",
+        "doc_id",
+        "--patient-col",
+        "patient_id",
+        "--text-col",
+        "caption",
+        "--text-col",
+        "report",
+    ]
     assert runner.invoke(app, args).exit_code == 0
-    result = json.loads(runner.invoke(app, ["evaluate", str(covid_ct / "lesion-gold-dev.csv"), str(out), "--json"]).stdout)
+    result = json.loads(
+        runner.invoke(app, ["evaluate", str(covid_ct / "lesion-gold-dev.csv"), str(out), "--json"]).stdout
+    )
     assert result["records"] == 175
     assert result["micro_f1"] >= 0.94
     assert result["exact_match"] >= 0.90

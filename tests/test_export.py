@@ -85,8 +85,18 @@ def test_negatives_from_a_folder_and_a_csv(tmp_path):
     listing = tmp_path / "images.csv"
     listing.write_text("image,class,patient_id\nn3.png,NonCOVID,p9\nz.png,COVID,p1\n")
     out = tmp_path / "labels.csv"
-    result = cli("export", str(write_records(tmp_path / "r.jsonl", RECORDS)), "-o", str(out),
-                 "--negatives", str(tmp_path / "NonCOVID"), "--negatives", str(listing), "--format", "binary")
+    result = cli(
+        "export",
+        str(write_records(tmp_path / "r.jsonl", RECORDS)),
+        "-o",
+        str(out),
+        "--negatives",
+        str(tmp_path / "NonCOVID"),
+        "--negatives",
+        str(listing),
+        "--format",
+        "binary",
+    )
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert lines[-3:] == ["n1.png,0,0,0,0,0,0", "n2.jpg,0,0,0,0,0,0", "n3.png,0,0,0,0,0,0"]
@@ -97,7 +107,9 @@ def test_duplicate_name_is_an_error_and_writes_nothing(tmp_path):
     out = tmp_path / "labels.csv"
     listing = tmp_path / "neg.csv"
     listing.write_text("imgname\na.png\n")
-    result = cli("export", str(write_records(tmp_path / "r.jsonl", RECORDS)), "-o", str(out), "--negatives", str(listing))
+    result = cli(
+        "export", str(write_records(tmp_path / "r.jsonl", RECORDS)), "-o", str(out), "--negatives", str(listing)
+    )
     assert result.exit_code == 2 and "'a.png' appears twice" in result.output
     assert not out.exists()
 
@@ -153,8 +165,21 @@ def test_real_data_split_by_patient(covid_ct, miner, tmp_path):
     mined = tmp_path / "mined.jsonl"
     mine_table(covid_ct / "lesion-gold-dev.csv", mined, Columns("image", ("caption", "report"), "doc_id", "patient_id"))
     out = tmp_path / "labels.csv"
-    result = cli("export", str(mined), "-o", str(out), "--covid", "positive", "--negatives", str(covid_ct / "images.csv"),
-                 "--split", "60/15/25", "--seed", "0", "--json")
+    result = cli(
+        "export",
+        str(mined),
+        "-o",
+        str(out),
+        "--covid",
+        "positive",
+        "--negatives",
+        str(covid_ct / "images.csv"),
+        "--split",
+        "60/15/25",
+        "--seed",
+        "0",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rows"] == 175 + 397
@@ -186,9 +211,9 @@ def test_validate_finds_each_problem(tmp_path):
     labels = tmp_path / "labels.csv"
     labels.write_text(
         "imgname,CVD19,GGO,Csld,CrPa,AirBr,InSepThi\n"
-        "a.png,CVD19,GGO,,,Aibr,\n"      # the reference trainer's misspelt code
-        "b.png,,GGO,,,,\n"               # a lesion on a non-COVID row; image missing
-        "a.png,CVD19,,,,,\n"             # duplicate
+        "a.png,CVD19,GGO,,,Aibr,\n"  # the reference trainer's misspelt code
+        "b.png,,GGO,,,,\n"  # a lesion on a non-COVID row; image missing
+        "a.png,CVD19,,,,,\n"  # duplicate
     )
     result = cli("validate", str(labels), "--images", str(tmp_path / "imgs"), "--json")
     assert result.exit_code == 1
@@ -222,7 +247,9 @@ def test_diff_of_two_real_exports(covid_ct, tmp_path):
         expected = sorted(n for n in old if old[n][code] != new[n][code])
         flips = result["flips"][code]
         assert sorted(flips["gained"] + flips["lost"] + flips["changed"]) == expected
-        assert result["counts"]["new"][code] - result["counts"]["old"][code] == len(flips["gained"]) - len(flips["lost"])
+        assert result["counts"]["new"][code] - result["counts"]["old"][code] == len(flips["gained"]) - len(
+            flips["lost"]
+        )
     assert result["flips"]["GGO"]["gained"]  # report-only findings now count
     shown = cli("diff", str(files["old"]), str(files["new"]))
     assert shown.exit_code == 0 and "GGO gained" in shown.output

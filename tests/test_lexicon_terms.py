@@ -2,11 +2,12 @@
 
 import pytest
 
-from conftest import states
 from ctlabel.errors import CtlabelError
 from ctlabel.lexicon import load_lexicon
 from ctlabel.mine import Miner
 from ctlabel.schema import empty_record
+
+from conftest import states
 
 
 @pytest.mark.parametrize(
@@ -70,13 +71,24 @@ def test_a_broken_lexicon_is_one_clear_error(tmp_path):
         ("[context.negation]\npre = ['no']\n", "unknown key.*negation"),
         ("[[context.cues]]\nname = 'n'\nstate = 'gone'\ndirection = 'forward'\nterms = ['no']\n", "state = 'gone'"),
         ("[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'sideways'\nterms = ['no']\n", "direction"),
-        ("[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'forward'\nscope = 'far'\nterms = ['no']\n", "scope"),
-        ("[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'forward'\nreach = 3\nterms = ['no']\n", "unknown key.*reach"),
-        ("[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'forward'\nterms = ['no']\n" * 2, "share a name"),
+        (
+            "[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'forward'\nscope = 'far'\nterms = ['no']\n",
+            "scope",
+        ),
+        (
+            "[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'forward'\nreach = 3\nterms = ['no']\n",
+            "unknown key.*reach",
+        ),
+        (
+            "[[context.cues]]\nname = 'n'\nstate = 'negative'\ndirection = 'forward'\nterms = ['no']\n" * 2,
+            "share a name",
+        ),
     ],
 )
 def test_cue_rules_are_checked_on_load(tmp_path, context, message):
-    concepts = "".join(f"[concepts.{c}]\nterms = ['{c.lower()}']\n" for c in ("GGO", "Csld", "CrPa", "AirBr", "InSepThi", "covid"))
+    concepts = "".join(
+        f"[concepts.{c}]\nterms = ['{c.lower()}']\n" for c in ("GGO", "Csld", "CrPa", "AirBr", "InSepThi", "covid")
+    )
     path = tmp_path / "lexicon.toml"
     path.write_text("version = 2\n" + concepts + context)
     with pytest.raises(CtlabelError, match=message):
@@ -94,4 +106,7 @@ def test_a_lexicon_built_in_memory_is_the_one_that_runs():
     changed = dataclasses.replace(lexicon, cues=rules, hash="in-memory-test")
     record = {**empty_record("x"), "texts": [{"source": "caption", "text": "No consolidation in the right lung."}]}
     assert Miner(changed).mine_one(record)["lesions"]["Csld"]["state"] == "uncertain"
-    assert Miner(lexicon).mine_one({**record, "lesions": dict(record["lesions"])})["lesions"]["Csld"]["state"] == "negative"
+    assert (
+        Miner(lexicon).mine_one({**record, "lesions": dict(record["lesions"])})["lesions"]["Csld"]["state"]
+        == "negative"
+    )

@@ -14,8 +14,18 @@ from ctlabel.cli.main import app
 
 runner = CliRunner()
 ROWS = [
-    {"image": "p1-fig1%0.png", "doc": "paper1", "caption": "(A) Ground glass opacity. (B) Consolidation.", "report": ""},
-    {"image": "p1-fig1%1.png", "doc": "paper1", "caption": "(A) Ground glass opacity. (B) Consolidation.", "report": "consolidation"},
+    {
+        "image": "p1-fig1%0.png",
+        "doc": "paper1",
+        "caption": "(A) Ground glass opacity. (B) Consolidation.",
+        "report": "",
+    },
+    {
+        "image": "p1-fig1%1.png",
+        "doc": "paper1",
+        "caption": "(A) Ground glass opacity. (B) Consolidation.",
+        "report": "consolidation",
+    },
     {"image": "p2-fig3.png", "doc": "paper2", "caption": "COVID-19 pneumonia without air bronchogram.", "report": ""},
 ]
 ARGS = ["--id-col", "image", "--doc-col", "doc", "--text-col", "caption", "--text-col", "report"]
@@ -86,7 +96,9 @@ def test_same_input_gives_byte_identical_output_with_processes(tmp_path):
 
 def test_missing_column_names_the_existing_ones(tmp_path):
     out = tmp_path / "out.jsonl"
-    result = mine(str(write_csv(tmp_path / "in.csv", ROWS)), "-o", str(out), "--id-col", "image", "--text-col", "legend")
+    result = mine(
+        str(write_csv(tmp_path / "in.csv", ROWS)), "-o", str(out), "--id-col", "image", "--text-col", "legend"
+    )
     assert result.exit_code == 2
     assert "no column 'legend'" in result.output and "'caption'" in result.output
     assert not out.exists()
@@ -101,7 +113,9 @@ def test_empty_file(tmp_path):
 
 def test_malformed_row_is_skipped_and_reported(tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text('image,doc,caption,report\na.png,p,GGO,\nb.png,p,"consolidation",extra,cells\nc.png,p,crazy paving,\n')
+    src.write_text(
+        'image,doc,caption,report\na.png,p,GGO,\nb.png,p,"consolidation",extra,cells\nc.png,p,crazy paving,\n'
+    )
     out = tmp_path / "out.jsonl"
     result = mine(str(src), "-o", str(out), *ARGS)
     assert result.exit_code == 0
@@ -120,7 +134,7 @@ def test_non_utf8_text_is_decoded_and_named(tmp_path):
 
 def test_duplicate_ids_fail_without_partial_output(tmp_path):
     out = tmp_path / "out.jsonl"
-    result = mine(str(write_csv(tmp_path / "in.csv", ROWS + [ROWS[0]])), "-o", str(out), *ARGS)
+    result = mine(str(write_csv(tmp_path / "in.csv", [*ROWS, ROWS[0]])), "-o", str(out), *ARGS)
     assert result.exit_code == 2 and "duplicate id 'p1-fig1%0.png'" in result.output
     assert not out.exists() and not list(tmp_path.glob(".out.jsonl*"))
     assert mine(str(tmp_path / "in.csv"), "-o", str(out), *ARGS, "--number-duplicates").exit_code == 0

@@ -2,9 +2,10 @@
 
 import pytest
 
-from conftest import states
 from ctlabel.mine.panels import expand_panels, panel_ranges
 from ctlabel.mine.table import panel_from_name
+
+from conftest import states
 
 CAPTION = (
     "Figure 1. Transverse chest CT from a 39 year-old man, showing ground-glass opacities (a and b) on day 1, "
@@ -14,13 +15,22 @@ CAPTION = (
 
 @pytest.mark.parametrize(
     "marker, panels",
-    [("A", {"A"}), ("a and b", {"A", "B"}), ("A-C", {"A", "B", "C"}), ("D, E and F", {"D", "E", "F"}), ("c–e", {"C", "D", "E"})],
+    [
+        ("A", {"A"}),
+        ("a and b", {"A", "B"}),
+        ("A-C", {"A", "B", "C"}),
+        ("D, E and F", {"D", "E", "F"}),
+        ("c–e", {"C", "D", "E"}),
+    ],
 )
 def test_expand_panels(marker, panels):
     assert expand_panels(marker) == panels
 
 
-@pytest.mark.parametrize("panel, expected", [("A", {"GGO"}), ("B", {"GGO"}), ("D", {"Csld"}), ("F", {"AirBr"}), (None, {"GGO", "Csld", "AirBr"})])
+@pytest.mark.parametrize(
+    "panel, expected",
+    [("A", {"GGO"}), ("B", {"GGO"}), ("D", {"Csld"}), ("F", {"AirBr"}), (None, {"GGO", "Csld", "AirBr"})],
+)
 def test_trailing_markers(mine_text, panel, expected):
     assert set(states(mine_text(CAPTION, panel=panel))) == expected
 
@@ -51,6 +61,8 @@ def test_shared_text_applies_to_every_panel(mine_text):
     assert states(mine_text(caption, panel="B")) == {"Csld": "positive", "covid": "positive"}
 
 
-@pytest.mark.parametrize("name, panel", [("2020.03.04-p27-108%3.png", "D"), ("x%0.png", "A"), ("plain.png", None), ("a-p1-21%12", "M")])
+@pytest.mark.parametrize(
+    "name, panel", [("2020.03.04-p27-108%3.png", "D"), ("x%0.png", "A"), ("plain.png", None), ("a-p1-21%12", "M")]
+)
 def test_panel_from_covid_ct_file_name(name, panel):
     assert panel_from_name(name) == panel

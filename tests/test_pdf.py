@@ -25,7 +25,9 @@ def mined(tmp_path_factory):
     papers.mkdir()
     truth = make_paper(papers / "2020.03.04.20030395.pdf", seed=1)
     out = root / "out" / "mined.jsonl"
-    result = runner.invoke(app, ["mine", "pdf", str(papers), "-o", str(out), "--figures-dir", str(root / "out" / "figures"), "--json"])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(papers), "-o", str(out), "--figures-dir", str(root / "out" / "figures"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
     return {"truth": truth, "records": records, "summary": json.loads(result.stdout), "out": out}
@@ -57,8 +59,13 @@ def test_pages_panels_and_order(mined):
     assert [r["panel"] for r in by_figure["4"]] == [None]
     assert by_figure["3"][0]["page"] == 5  # the vector drawing
     assert by_figure["S1"][0]["page"] == 6  # the rotated page
-    assert all(r["id"] == Path(r["image"]).stem and re.fullmatch(r"2020\.03\.04\.20030395-p\d+-\d+", r["id"]) for r in mined["records"])
-    assert all(r["doi"] == "10.1101/2020.03.04.20030395" and r["doc_id"] == "2020.03.04.20030395" for r in mined["records"])
+    assert all(
+        r["id"] == Path(r["image"]).stem and re.fullmatch(r"2020\.03\.04\.20030395-p\d+-\d+", r["id"])
+        for r in mined["records"]
+    )
+    assert all(
+        r["doi"] == "10.1101/2020.03.04.20030395" and r["doc_id"] == "2020.03.04.20030395" for r in mined["records"]
+    )
 
 
 def test_pixels_match_the_source_images(mined):
@@ -86,10 +93,14 @@ def test_states_use_the_panel_part_and_the_document(mined):
     assert rec[("S1", None)]["lesions"]["CrPa"]["state"] == "positive"
     four = rec[("4", None)]
     assert four["covid"]["state"] == "negative" and four["lesions"]["GGO"]["state"] == "negative"
-    fig3 = rec[("3", None)]  # a chart: the abstract (source "document") names SARS-CoV-2 but speaks for chest images only
+    fig3 = rec[
+        ("3", None)
+    ]  # a chart: the abstract (source "document") names SARS-CoV-2 but speaks for chest images only
     assert fig3["kind"] == "chart" and fig3["covid"]["state"] == "absent"
     assert [t["source"] for t in fig3["texts"]] == ["caption"]
-    assert all(r["kind"] == "ct" and r["texts"][-1]["source"] == "document" for r in mined["records"] if r["figure"] != "3")
+    assert all(
+        r["kind"] == "ct" and r["texts"][-1]["source"] == "document" for r in mined["records"] if r["figure"] != "3"
+    )
     assert not any("medRxiv" in r["texts"][0]["text"] for r in mined["records"])
 
 
@@ -110,14 +121,22 @@ def test_bad_pdfs_are_skipped_and_reported(tmp_path):
     plain.cell(0, 10, "Only text, no figure here.")
     plain.output(str(folder / "textonly.pdf"))
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(tmp_path / "f"), "--json"])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(tmp_path / "f"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     reasons = {Path(line.split(":")[0]).name: line for line in summary["skipped"]}
     assert set(reasons) == {"broken.pdf", "locked.pdf", "textonly.pdf"}
-    assert "broken" in reasons["broken.pdf"] and "encrypted" in reasons["locked.pdf"] and "no figure" in reasons["textonly.pdf"]
+    assert (
+        "broken" in reasons["broken.pdf"]
+        and "encrypted" in reasons["locked.pdf"]
+        and "no figure" in reasons["textonly.pdf"]
+    )
     assert summary["images"] == 9 and len(out.read_text().splitlines()) == 9  # the good PDF is all there
-    strict = runner.invoke(app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(tmp_path / "f"), "--strict"])
+    strict = runner.invoke(
+        app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(tmp_path / "f"), "--strict"]
+    )
     assert strict.exit_code == 1
 
 
@@ -129,7 +148,12 @@ def test_processes_give_the_same_records(tmp_path):
     outputs = []
     for n in ("1", "2"):
         out = tmp_path / f"out{n}" / "mined.jsonl"
-        assert runner.invoke(app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(out.parent / "figures"), "-p", n]).exit_code == 0
+        assert (
+            runner.invoke(
+                app, ["mine", "pdf", str(folder), "-o", str(out), "--figures-dir", str(out.parent / "figures"), "-p", n]
+            ).exit_code
+            == 0
+        )
         outputs.append(out.read_text())
     assert outputs[0] == outputs[1]
 
@@ -152,7 +176,12 @@ def test_cmyk_and_masked_images_render_as_printed(tmp_path):
     pdf.multi_cell(200, 12, "Figure 2. An image with a soft mask.")
     pdf.output(str(tmp_path / "c.pdf"))
     out = tmp_path / "out" / "m.jsonl"
-    assert runner.invoke(app, ["mine", "pdf", str(tmp_path / "c.pdf"), "-o", str(out), "--figures-dir", str(out.parent / "f")]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["mine", "pdf", str(tmp_path / "c.pdf"), "-o", str(out), "--figures-dir", str(out.parent / "f")]
+        ).exit_code
+        == 0
+    )
     records = {r["figure"]: r for r in map(json.loads, out.read_text().splitlines())}
     red = np.asarray(Image.open(out.parent / records["1"]["image"]).convert("RGB"), dtype=float)
     r, g, b = red[red.shape[0] // 2, red.shape[1] // 2]
@@ -165,8 +194,21 @@ def test_cmyk_and_masked_images_render_as_printed(tmp_path):
 def test_a_pdf_over_the_time_limit_is_skipped(tmp_path):
     make_paper(tmp_path / "slow.pdf", seed=5)
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["mine", "pdf", str(tmp_path / "slow.pdf"), "-o", str(out), "--figures-dir",
-                                 str(tmp_path / "f"), "--timeout", "0.01", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "mine",
+            "pdf",
+            str(tmp_path / "slow.pdf"),
+            "-o",
+            str(out),
+            "--figures-dir",
+            str(tmp_path / "f"),
+            "--timeout",
+            "0.01",
+            "--json",
+        ],
+    )
     assert result.exit_code == 2 and "took longer than" in result.output  # the only PDF: nothing to write
     assert not out.exists()
 
@@ -185,7 +227,12 @@ def test_a_picture_stored_as_strips_is_one_image(tmp_path):
     pdf.multi_cell(200, 12, "Figure 1. Consolidation in the right lower lobe.")
     pdf.output(str(tmp_path / "strips.pdf"))
     out = tmp_path / "out" / "m.jsonl"
-    assert runner.invoke(app, ["mine", "pdf", str(tmp_path / "strips.pdf"), "-o", str(out), "--figures-dir", str(out.parent / "f")]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["mine", "pdf", str(tmp_path / "strips.pdf"), "-o", str(out), "--figures-dir", str(out.parent / "f")]
+        ).exit_code
+        == 0
+    )
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 1 and records[0]["panel"] is None and records[0]["bbox"] == [60.0, 80.0, 180.0, 170.0]
     image = np.asarray(Image.open(out.parent / records[0]["image"]).convert("RGB").resize((160, 120)), dtype=float)

@@ -50,7 +50,12 @@ def _extract(pdf, tmp_path: Path, name: str = "paper") -> list[dict]:
 
 
 def _within(inner, outer, tol: float = 1.5) -> bool:
-    return inner[0] >= outer[0] - tol and inner[1] >= outer[1] - tol and inner[2] <= outer[2] + tol and inner[3] <= outer[3] + tol
+    return (
+        inner[0] >= outer[0] - tol
+        and inner[1] >= outer[1] - tol
+        and inner[2] <= outer[2] + tol
+        and inner[3] <= outer[3] + tol
+    )
 
 
 def test_a_ruled_table_under_a_figure_is_neither_panel_nor_figure(tmp_path):
@@ -124,7 +129,13 @@ def _lettered_raster(letters: str) -> np.ndarray:
 def test_one_raster_is_split_at_its_gutters_when_the_caption_names_as_many_panels(tmp_path):
     pdf = _page()
     box = _image(pdf, _lettered_raster("ABC"), 50, 60, 450)
-    _text(pdf, 50, box[3] + 8, "Figure 3. Chest CT of one patient. (A) Day 1. (B) Day 5, consolidation. (C) Day 9.", width=450)
+    _text(
+        pdf,
+        50,
+        box[3] + 8,
+        "Figure 3. Chest CT of one patient. (A) Day 1. (B) Day 5, consolidation. (C) Day 9.",
+        width=450,
+    )
     figures = _extract(pdf, tmp_path)
     assert [f["panel"] for f in figures] == ["A", "B", "C"]
     lefts = [f["bbox"][0] for f in figures]
@@ -223,7 +234,9 @@ def _mine(tmp_path: Path, pdf, *options: str) -> list[dict]:
     papers.mkdir(exist_ok=True)
     pdf.output(str(papers / "paper.pdf"))
     out = tmp_path / "out" / "mined.jsonl"
-    result = runner.invoke(app, ["mine", "pdf", str(papers), "-o", str(out), "--figures-dir", str(tmp_path / "out" / "fig"), *options])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(papers), "-o", str(out), "--figures-dir", str(tmp_path / "out" / "fig"), *options]
+    )
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in out.read_text().splitlines()]
 
@@ -237,12 +250,33 @@ def test_evaluate_pdf_scores_against_a_key_and_refuses_a_bad_one(tmp_path):
     records = _mine(tmp_path, pdf)
     assert len(records) == 4
     gold = [
-        {"pdf": "paper.pdf", "page": 1, "figure": "1", "caption_start": "Figure 1. CT of a COVID-19 patient.",
-         "panels": ["A", "B", "C"], "bbox": list(box), "covid": "positive"},
-        {"pdf": "paper.pdf", "page": 1, "figure": "2", "caption_start": "Figure 2. Accuracy per epoch.",
-         "panels": [], "bbox": [0, 0, 10, 10], "covid": "absent"},  # a wrong box: IoU 0
-        {"pdf": "paper.pdf", "page": 1, "figure": "3", "caption_start": "Figure 3. Not in the paper.",
-         "panels": [], "bbox": [0, 0, 10, 10], "covid": "absent"},
+        {
+            "pdf": "paper.pdf",
+            "page": 1,
+            "figure": "1",
+            "caption_start": "Figure 1. CT of a COVID-19 patient.",
+            "panels": ["A", "B", "C"],
+            "bbox": list(box),
+            "covid": "positive",
+        },
+        {
+            "pdf": "paper.pdf",
+            "page": 1,
+            "figure": "2",
+            "caption_start": "Figure 2. Accuracy per epoch.",
+            "panels": [],
+            "bbox": [0, 0, 10, 10],
+            "covid": "absent",
+        },  # a wrong box: IoU 0
+        {
+            "pdf": "paper.pdf",
+            "page": 1,
+            "figure": "3",
+            "caption_start": "Figure 3. Not in the paper.",
+            "panels": [],
+            "bbox": [0, 0, 10, 10],
+            "covid": "absent",
+        },
     ]
     key = tmp_path / "gold.json"
     key.write_text(json.dumps(gold))
@@ -290,7 +324,9 @@ def test_export_keeps_only_the_kinds_asked_for(tmp_path):
     records = _mine(tmp_path, pdf)
     assert sorted((r["figure"], r["kind"]) for r in records) == [("1", "ct"), ("2", "chart")]
     labels = tmp_path / "labels.csv"
-    result = runner.invoke(app, ["export", str(tmp_path / "out" / "mined.jsonl"), "-o", str(labels), "--kind", "ct", "--json"])
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "out" / "mined.jsonl"), "-o", str(labels), "--kind", "ct", "--json"]
+    )
     assert result.exit_code == 0, result.output
     rows = labels.read_text().splitlines()[1:]
     ct = next(r for r in records if r["kind"] == "ct")

@@ -21,8 +21,17 @@ from ctlabel.pdf.bench import pdf_captions
 from ctlabel.pdf.words import clean_char
 
 runner = CliRunner()
-DEJAVU = next((p for p in (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"), Path("/usr/share/fonts/TTF/DejaVuSans.ttf")) if p.exists()), None)
-needs_dejavu = pytest.mark.skipif(DEJAVU is None, reason="no DejaVuSans.ttf on this system: ligature glyphs need a TTF font that has them")
+DEJAVU = next(
+    (
+        p
+        for p in (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"), Path("/usr/share/fonts/TTF/DejaVuSans.ttf"))
+        if p.exists()
+    ),
+    None,
+)
+needs_dejavu = pytest.mark.skipif(
+    DEJAVU is None, reason="no DejaVuSans.ttf on this system: ligature glyphs need a TTF font that has them"
+)
 
 
 def _doc(font: str = "helvetica") -> FPDF:
@@ -149,7 +158,9 @@ def test_ligatures_soft_hyphens_and_special_spaces(tmp_path):
     spaces as spaces, a soft hyphen at a line end joining the word, zero-width spaces dropped."""
     pdf = _doc("dejavu")
     pdf.set_font("dejavu", size=9)
-    pdf.text(60, 120, "Figure 6. Su\ufb03cient \ufb01brotic \ufb02uid e\ufb00ects at 10\u00a0mm and 5\u2009cm in recon\u00ad")
+    pdf.text(
+        60, 120, "Figure 6. Su\ufb03cient \ufb01brotic \ufb02uid e\ufb00ects at 10\u00a0mm and 5\u2009cm in recon\u00ad"
+    )
     pdf.text(60, 131, "struc\u200btions.")
     pdf.output(str(tmp_path / "glyphs.pdf"))
     text, boxes = _caption(tmp_path / "glyphs.pdf")
@@ -162,7 +173,9 @@ def test_ligatures_soft_hyphens_and_special_spaces(tmp_path):
 def _printed(page, box) -> str:
     """The text of the characters whose centres lie in ``box`` (x0, top, x1, bottom), cleaned."""
     x0, top, x1, bottom = box
-    inside = [c for c in page.chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1 and top <= (c["top"] + c["bottom"]) / 2 <= bottom]
+    inside = [
+        c for c in page.chars if x0 <= (c["x0"] + c["x1"]) / 2 <= x1 and top <= (c["top"] + c["bottom"]) / 2 <= bottom
+    ]
     return "".join(clean_char(c["text"]) for c in sorted(inside, key=lambda c: c["x0"]) if not c["text"].isspace())
 
 
@@ -182,11 +195,16 @@ def test_mined_caption_boxes_point_at_the_printed_words(tmp_path):
     _words(pdf, 60, 400, "Areas of consolidation were measured by two readers.", 0.25 * 7)
     pdf.output(str(tmp_path / "paper.pdf"))
     out = tmp_path / "out" / "mined.jsonl"
-    result = runner.invoke(app, ["mine", "pdf", str(tmp_path / "paper.pdf"), "-o", str(out), "--figures-dir", str(tmp_path / "f")])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(tmp_path / "paper.pdf"), "-o", str(out), "--figures-dir", str(tmp_path / "f")]
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text().splitlines()[0])
     caption = record["texts"][0]
-    assert caption["text"] == "Figure 1. Axial images of a man aged 61 show bilateral consolidation and a small pleural effusion."
+    assert (
+        caption["text"]
+        == "Figure 1. Axial images of a man aged 61 show bilateral consolidation and a small pleural effusion."
+    )
     page = pdfplumber.open(tmp_path / "paper.pdf").pages[record["page"] - 1]
     pieces = {caption["text"][s:e]: box for s, e, *box in caption["boxes"]}
     assert "consoli" in pieces and "dation" in pieces  # the joined word points at both printed halves
@@ -197,7 +215,11 @@ def test_mined_caption_boxes_point_at_the_printed_words(tmp_path):
 
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-word = st.text(alphabet=st.sampled_from([*LETTERS, *LETTERS.upper(), "\ufb01", "\ufb02", "\ufb00", "0", "7"]), min_size=1, max_size=9)
+word = st.text(
+    alphabet=st.sampled_from([*LETTERS, *LETTERS.upper(), "\ufb01", "\ufb02", "\ufb00", "0", "7"]),
+    min_size=1,
+    max_size=9,
+)
 
 
 @needs_dejavu
@@ -263,15 +285,21 @@ def test_bench_text_quality_command(tmp_path):
     papers.mkdir()
     for k in (1, 2):
         _tight_paper(papers / f"p{k}.pdf", k)
-    key = [{"pdf": "p1.pdf", "page": 1, "caption_start": "Figure 1. Sagittal views of three older"},
-           {"pdf": "p2.pdf", "page": 1, "caption_start": "Figure 2. Sagittal views"}]
+    key = [
+        {"pdf": "p1.pdf", "page": 1, "caption_start": "Figure 1. Sagittal views of three older"},
+        {"pdf": "p2.pdf", "page": 1, "caption_start": "Figure 2. Sagittal views"},
+    ]
     (tmp_path / "gold.json").write_text(json.dumps(key))
-    ours = runner.invoke(app, ["bench", "pdf", "--text-quality", str(papers), "--gold", str(tmp_path / "gold.json"), "--json"])
+    ours = runner.invoke(
+        app, ["bench", "pdf", "--text-quality", str(papers), "--gold", str(tmp_path / "gold.json"), "--json"]
+    )
     assert ours.exit_code == 0, ours.output
     result = json.loads(ours.stdout)
     assert (result["captions"], result["glued"], result["pages"]) == (2, 0, 2) and result["pages_per_s"] > 0
     assert result["gold"] == {"captions": 2, "found": 2, "spaced_as_key": 2, "misspaced": [], "missing": []}
-    theirs = json.loads(runner.invoke(app, ["bench", "pdf", "--text-quality", str(papers), "--pdfplumber-words", "--json"]).stdout)
+    theirs = json.loads(
+        runner.invoke(app, ["bench", "pdf", "--text-quality", str(papers), "--pdfplumber-words", "--json"]).stdout
+    )
     assert theirs["captions"] == 2 and theirs["glued"] == 2  # the fixed 3-point gap glues 1.4-point word gaps
     human = runner.invoke(app, ["bench", "pdf", "--text-quality", str(papers)])
     printed = " ".join(human.output.split())
@@ -281,7 +309,9 @@ def test_bench_text_quality_command(tmp_path):
 def test_bench_text_quality_bad_inputs(tmp_path):
     _tight_paper(tmp_path / "p.pdf", 1)
     (tmp_path / "gold.json").write_text('[{"pdf": "p.pdf"}]')
-    result = runner.invoke(app, ["bench", "pdf", "--text-quality", str(tmp_path / "p.pdf"), "--gold", str(tmp_path / "gold.json")])
+    result = runner.invoke(
+        app, ["bench", "pdf", "--text-quality", str(tmp_path / "p.pdf"), "--gold", str(tmp_path / "gold.json")]
+    )
     assert result.exit_code == 2 and "gold.json" in result.output and "caption_start" in result.output
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["bench", "pdf", "--text-quality"])

@@ -63,7 +63,12 @@ def test_demo_end_to_end_then_skip_then_lexicon_change(tmp_path, monkeypatch):
     assert statuses(third) == {"mine": "ran", "review": "ran", "export": "ran", "train": "ran"}
 
     only = run(str(pipeline), "--workdir", str(work), "--only", "export", "--force")
-    assert statuses(only) == {"mine": "not selected", "review": "not selected", "export": "ran", "train": "not selected"}
+    assert statuses(only) == {
+        "mine": "not selected",
+        "review": "not selected",
+        "export": "ran",
+        "train": "not selected",
+    }
 
 
 def test_a_failing_stage_is_named_and_earlier_outputs_kept(tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ dev gold is checked too (``test_dev_gold_survives_damage``) when the shared data
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED_DATA, states
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,19 +16,46 @@ from ctlabel.mine.table import Columns
 from ctlabel.schema import LABELS, label_of
 from ctlabel.testing.damage import TRANSFORMS
 
+from conftest import SHARED_DATA, states
+
 # (text, panel): each names lesions, cues and panel markers in wording of our own.
 SENTENCES = [
-    (("Axial CT of a man with confirmed SARS-CoV-2 infection: patchy ground-glass opacities in the right "
-     "lower lobe, without consolidation or pleural effusion."), None),
+    (
+        (
+            "Axial CT of a man with confirmed SARS-CoV-2 infection: patchy ground-glass opacities in the right "
+            "lower lobe, without consolidation or pleural effusion."
+        ),
+        None,
+    ),
     ("No consolidation was seen on admission; crazy-paving pattern appeared in both lungs on day 9.", None),
-    (("(A)Case 2 on day 3 shows faint ground-glass opacity. (B) Case 2 on day 10 shows consolidation with "
-     "an air bronchogram."), "A"),
-    (("(A)Case 2 on day 3 shows faint ground-glass opacity. (B) Case 2 on day 10 shows consolidation with "
-     "an air bronchogram."), "B"),
-    (("Thickened interlobular septa (B–D) and subpleural ground-glass opacity (a, b) in a patient with "
-     "COVID-19 pneumonia."), "C"),
-    (("Follow-up CT: the consolidation in the left lung had completely resolved, while ground-glass "
-     "opacities were still present (a and b)."), "A"),
+    (
+        (
+            "(A)Case 2 on day 3 shows faint ground-glass opacity. (B) Case 2 on day 10 shows consolidation with "
+            "an air bronchogram."
+        ),
+        "A",
+    ),
+    (
+        (
+            "(A)Case 2 on day 3 shows faint ground-glass opacity. (B) Case 2 on day 10 shows consolidation with "
+            "an air bronchogram."
+        ),
+        "B",
+    ),
+    (
+        (
+            "Thickened interlobular septa (B–D) and subpleural ground-glass opacity (a, b) in a patient with "
+            "COVID-19 pneumonia."
+        ),
+        "C",
+    ),
+    (
+        (
+            "Follow-up CT: the consolidation in the left lung had completely resolved, while ground-glass "
+            "opacities were still present (a and b)."
+        ),
+        "A",
+    ),
     ("Chest radiograph of a child with influenza pneumonia; the throat swab was COVID negative.", None),
     ("Possible crazy paving in the right upper lobe, suspected novel coronavirus pneumonia.", None),
     ("CT images (2B) of the second patient show bilateral ground-glass opacification and septal thickening.", None),
@@ -136,8 +162,28 @@ def test_offset_map_points_into_the_original(text):
     assert out.lo == sorted(out.lo)
 
 
-WORDS = ["ground-glass", "opacities", "GGO", "no", "consolidation", "(A)", "(b-c)", "COVID-19", "without",
-         "crazy", "paving", "septal", "thickening", "air", "bronchogram", "é", "–", "possible", ";", "and"]
+WORDS = [
+    "ground-glass",
+    "opacities",
+    "GGO",
+    "no",
+    "consolidation",
+    "(A)",
+    "(b-c)",
+    "COVID-19",
+    "without",
+    "crazy",
+    "paving",
+    "septal",
+    "thickening",
+    "air",
+    "bronchogram",
+    "é",
+    "–",
+    "possible",
+    ";",
+    "and",
+]
 
 
 @settings(max_examples=120, deadline=None)
@@ -171,8 +217,11 @@ def test_dev_gold_survives_damage(gold, columns):
 def test_a_chart_caption_asserts_nothing_about_a_patient(miner, kind):
     from ctlabel.schema import empty_record
 
-    record = {**empty_record("fig"), "kind": kind,
-              "texts": [{"source": "caption", "text": "Accuracy on COVID-19 scans with consolidation, per epoch."}]}
+    record = {
+        **empty_record("fig"),
+        "kind": kind,
+        "texts": [{"source": "caption", "text": "Accuracy on COVID-19 scans with consolidation, per epoch."}],
+    }
     mined = miner.mine_one(record)
     assert mined["covid"]["state"] == "uncertain" and mined["lesions"]["Csld"]["state"] == "uncertain"
     assert f"kind.{kind}" in mined["covid"]["evidence"][0]["rule"]

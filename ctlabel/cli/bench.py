@@ -44,7 +44,9 @@ def bench_api_command(
     id_col: str = typer.Option("image", "--id-col"),
     text_col: list[str] = typer.Option(["caption", "report"], "--text-col"),
     unique_texts: bool = typer.Option(False, "--unique-texts", help="Make every copied text distinct."),
-    read: int = typer.Option(100_000, "--read", min=0, help="Then time ctlabel.read_records on this many records (0: skip)."),
+    read: int = typer.Option(
+        100_000, "--read", min=0, help="Then time ctlabel.read_records on this many records (0: skip)."
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """`ctlabel.mine` on a DataFrame beside `ctlabel mine captions` on the same rows; `ctlabel.read_records` speed."""
@@ -63,7 +65,9 @@ def bench_api_command(
     )
     if r["read_records"]:
         back = r["read_records"]
-        console.print(f"ctlabel.read_records: {back['rows']} records in {back['seconds']:.2f} s ({back['cpu_seconds']:.2f} s CPU)")
+        console.print(
+            f"ctlabel.read_records: {back['rows']} records in {back['seconds']:.2f} s ({back['cpu_seconds']:.2f} s CPU)"
+        )
 
 
 @app.command("robustness")
@@ -80,7 +84,9 @@ def bench_robustness_command(
     from ctlabel.mine.robustness import robustness
     from ctlabel.mine.table import Columns
 
-    result = guarded(lambda: robustness(gold, Columns(id=id_col, texts=tuple(text_col)), str(lexicon) if lexicon else None))
+    result = guarded(
+        lambda: robustness(gold, Columns(id=id_col, texts=tuple(text_col)), str(lexicon) if lexicon else None)
+    )
     if json_out:
         print_json(result)
         return
@@ -88,8 +94,13 @@ def bench_robustness_command(
     for column in ("transformation", "records", "same labels", "micro-F1", "drop"):
         table.add_column(column, justify="left" if column == "transformation" else "right")
     for row in result["transforms"]:
-        table.add_row(row["transform"], str(row["records"]), f"{row['same_labels']:.1%}", f"{row['micro_f1']:.3f}",
-                      f"{row['f1_drop']:+.3f}")
+        table.add_row(
+            row["transform"],
+            str(row["records"]),
+            f"{row['same_labels']:.1%}",
+            f"{row['micro_f1']:.3f}",
+            f"{row['f1_drop']:+.3f}",
+        )
     console.print(table)
 
 
@@ -120,7 +131,9 @@ def bench_review_command(
     url: str | None = typer.Option(None, "--url", help="Label Studio URL (default: $LABEL_STUDIO_URL)."),
     api_key: str | None = typer.Option(None, "--api-key", help="API token (default: $LABEL_STUDIO_API_KEY)."),
     database: list[str] | None = typer.Option(
-        None, "--database", help="Start a fresh local server on this database instead (sqlite or postgresql://…); repeat to compare."
+        None,
+        "--database",
+        help="Start a fresh local server on this database instead (sqlite or postgresql://…); repeat to compare.",
     ),
     push_n: int = typer.Option(10_000, "--push", help="Tasks pushed (timed)."),
     pull_n: int = typer.Option(50_000, "--pull", help="Tasks in the project when pulling (timed)."),
@@ -157,7 +170,9 @@ def bench_train_command(
     images: int = typer.Option(256, "--images", help="Synthetic images generated for the run."),
     epochs: int = typer.Option(2, "--epochs"),
     device: str = typer.Option("auto", "--device"),
-    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast (default: where the chip has fast bf16)."),
+    amp: bool | None = typer.Option(
+        None, "--amp/--no-amp", help="bfloat16 autocast (default: where the chip has fast bf16)."
+    ),
     reference: bool = typer.Option(True, "--reference/--no-reference", help="Also time a reference-style epoch (CPU)."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -170,9 +185,12 @@ def bench_train_command(
         print_json(result)
         return
     p = result["precision"]
-    console.print(f"{result['backbone']} at {result['image_size']} px, batch {result['batch_size']}, {result['train_images']} "
-                  f"training images on {p['device']}: {p['dtype']}, {'channels_last' if p['channels_last'] else 'contiguous'}; "
-                  f"decoded once in {result['decode_once_s']:.1f} s", highlight=False)
+    console.print(
+        f"{result['backbone']} at {result['image_size']} px, batch {result['batch_size']}, {result['train_images']} "
+        f"training images on {p['device']}: {p['dtype']}, {'channels_last' if p['channels_last'] else 'contiguous'}; "
+        f"decoded once in {result['decode_once_s']:.1f} s",
+        highlight=False,
+    )
     for e in result["epochs"]:
         console.print(
             f"epoch {e['epoch']}: {e['images_per_s']:.1f} train images/s ({e['images_per_cpu_s']:.1f} per CPU-second), data {e['data_s']:.2f} s, "
@@ -180,9 +198,12 @@ def bench_train_command(
         )
     if "reference" in result:
         ref = result["reference"]
-        console.print(f"reference-style loop: {ref['images_per_s']:.1f} train images/s ({ref['images_per_cpu_s']:.1f} per CPU-second); "
-                      f"ctlabel [bold]{result['speedup']:.1f}×[/] faster by the clock, {result['speedup_cpu_time']:.1f}× per "
-                      f"CPU-second (last epoch, {result['threads']} thread(s))", highlight=False)
+        console.print(
+            f"reference-style loop: {ref['images_per_s']:.1f} train images/s ({ref['images_per_cpu_s']:.1f} per CPU-second); "
+            f"ctlabel [bold]{result['speedup']:.1f}×[/] faster by the clock, {result['speedup_cpu_time']:.1f}× per "
+            f"CPU-second (last epoch, {result['threads']} thread(s))",
+            highlight=False,
+        )
 
 
 @app.command("pdf")
@@ -191,12 +212,18 @@ def bench_pdf_command(
     processes: int = typer.Option(2, "--processes", "-p", min=1),
     copies: int = typer.Option(4, "--copies", help="Copies of the input, so that several processes have work."),
     text_quality: bool = typer.Option(
-        False, "--text-quality", help="Measure the caption text instead (needs PATHS): captions found, share with a run "
-        "of 20+ characters without a space, pages/s of text extraction in one process."
+        False,
+        "--text-quality",
+        help="Measure the caption text instead (needs PATHS): captions found, share with a run "
+        "of 20+ characters without a space, pages/s of text extraction in one process.",
     ),
-    gold: Path | None = typer.Option(None, "--gold", help="With --text-quality: an answer key (gold.json) whose caption starts are compared."),
+    gold: Path | None = typer.Option(
+        None, "--gold", help="With --text-quality: an answer key (gold.json) whose caption starts are compared."
+    ),
     pdfplumber_words: bool = typer.Option(
-        False, "--pdfplumber-words", help="With --text-quality: pdfplumber's own words (a fixed 3-point gap), for comparison."
+        False,
+        "--pdfplumber-words",
+        help="With --text-quality: pdfplumber's own words (a fixed 3-point gap), for comparison.",
     ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -239,7 +266,9 @@ def _text_quality(paths: list[Path], gold: Path | None, pdfplumber_words: bool, 
         console.print(f"  glued: {example}", highlight=False)
     if "gold" in result:
         key = result["gold"]
-        console.print(f"answer key: {key['found']} of {key['captions']} captions found, {key['spaced_as_key']} spaced as the key")
+        console.print(
+            f"answer key: {key['found']} of {key['captions']} captions found, {key['spaced_as_key']} spaced as the key"
+        )
         for line in key["misspaced"]:
             console.print(f"  spaced otherwise: {line}", highlight=False)
         for line in key["missing"]:

@@ -36,9 +36,20 @@ def evaluate_command(
     for col in ("label", "precision", "recall", "F1", "F1 95% CI", "support"):
         table.add_column(col, justify="left" if col == "label" else "right")
     for label, m in result["labels"].items():
-        table.add_row(label, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", _ci(result, f"{label}.f1"), str(m["support"]))
+        table.add_row(
+            label,
+            f"{m['precision']:.3f}",
+            f"{m['recall']:.3f}",
+            f"{m['f1']:.3f}",
+            _ci(result, f"{label}.f1"),
+            str(m["support"]),
+        )
     console.print(table)
-    for key, name in (("micro_f1", "micro-F1 (lesions)"), ("exact_match", "exact match (lesions)"), ("covid_accuracy", "COVID accuracy")):
+    for key, name in (
+        ("micro_f1", "micro-F1 (lesions)"),
+        ("exact_match", "exact match (lesions)"),
+        ("covid_accuracy", "COVID accuracy"),
+    ):
         if result.get(key) is not None:
             console.print(f"{name}: [bold]{result[key]:.3f}[/] {_ci(result, key)}")
     if "covid_states_by_gold" in result:
@@ -50,7 +61,8 @@ def evaluate_command(
     for error in lesion_first[:errors]:
         console.print(
             f"[yellow]{error['kind']}[/] {error['label']} {error['id']} (panel {error['panel'] or '-'}, {error['state']}): "
-            + ("; ".join(error["evidence"]) or "no mention"), highlight=False,
+            + ("; ".join(error["evidence"]) or "no mention"),
+            highlight=False,
         )
     if result["unmatched_gold"]:
         console.print(f"[yellow]{result['unmatched_gold']} gold rows had no mined record[/]")

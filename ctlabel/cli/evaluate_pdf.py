@@ -9,12 +9,16 @@ from rich.table import Table
 
 from ctlabel.cli.common import console, guarded, print_json
 
-GOLD = typer.Argument(..., help="Answer key (JSON list of figures: pdf, page, figure, caption_start, panels, bbox, covid).")
+GOLD = typer.Argument(
+    ..., help="Answer key (JSON list of figures: pdf, page, figure, caption_start, panels, bbox, covid)."
+)
 MINED = typer.Argument(..., help="Records from ctlabel mine pdf (JSONL).")
 
 
 def _show(result: dict, errors: bool) -> None:
-    table = Table(title=f"{result['mined_figures']} mined figures ({result['records']} records) vs {result['gold_figures']} in the key")
+    table = Table(
+        title=f"{result['mined_figures']} mined figures ({result['records']} records) vs {result['gold_figures']} in the key"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     covid, recall = result["covid_precision"], result["covid_recall"]
@@ -24,8 +28,14 @@ def _show(result: dict, errors: bool) -> None:
         ("records inside the right figure", f"{result['records_inside']:.3f}"),
         ("panel letters exact (per figure)", f"{result['panels_exact']:.3f}"),
         ("mean crop IoU (per figure)", f"{result['mean_iou']:.3f}"),
-        ("COVID-flag precision (per figure)", "-" if covid is None else f"{covid:.3f} of {result['covid_flagged']} flagged"),
-        ("COVID-flag recall (per figure)", "-" if recall is None else f"{recall:.3f} of {result['covid_gold_positive']} in the key"),
+        (
+            "COVID-flag precision (per figure)",
+            "-" if covid is None else f"{covid:.3f} of {result['covid_flagged']} flagged",
+        ),
+        (
+            "COVID-flag recall (per figure)",
+            "-" if recall is None else f"{recall:.3f} of {result['covid_gold_positive']} in the key",
+        ),
     ):
         table.add_row(name, value)
     console.print(table)
@@ -44,7 +54,9 @@ def _show(result: dict, errors: bool) -> None:
                 wrong.append(f"IoU {row['iou']:.2f}")
         if wrong:
             notes = f" [{'; '.join(row['notes'])}]" if row["notes"] else ""
-            console.print(f"{row['pdf']} p{row['page']} fig {row['figure']}: {', '.join(wrong)}{notes}", highlight=False)
+            console.print(
+                f"{row['pdf']} p{row['page']} fig {row['figure']}: {', '.join(wrong)}{notes}", highlight=False
+            )
     for name in result["unmatched_mined"]:
         console.print(f"not in the key: {name}", highlight=False)
 

@@ -28,14 +28,24 @@ def export_command(
     positives: list[Path] = typer.Option(
         [], "--positives", help="COVID images without text (folder or CSV): CVD19 rows with unknown lesions."
     ),
-    uncertain: str | None = typer.Option(None, "--uncertain", help="positive, negative or blank (default: negative; chexpert keeps -1)."),
-    covid: str = typer.Option("mined", "--covid", help="mined: the record's flag; positive: every input record is a COVID image."),
+    uncertain: str | None = typer.Option(
+        None, "--uncertain", help="positive, negative or blank (default: negative; chexpert keeps -1)."
+    ),
+    covid: str = typer.Option(
+        "mined", "--covid", help="mined: the record's flag; positive: every input record is a COVID image."
+    ),
     split: str | None = typer.Option(None, "--split", help="Train/val/test ratios, e.g. 60/15/25."),
     group: str = typer.Option("patient", "--group", help="Keep each patient (or doc) in one split."),
     seed: int = typer.Option(0, "--seed"),
-    splits_dir: Path | None = typer.Option(None, "--splits-dir", help="Where train/val/test.csv go (default: beside -o)."),
+    splits_dir: Path | None = typer.Option(
+        None, "--splits-dir", help="Where train/val/test.csv go (default: beside -o)."
+    ),
     split_file: Path | None = typer.Option(None, "--split-file", help="Reproduce a given split (image,split CSV)."),
-    kind: list[str] = typer.Option([], "--kind", help="Only records of this picture kind (PDF records: ct, xray, chart, diagram, photo, other); repeat for several."),
+    kind: list[str] = typer.Option(
+        [],
+        "--kind",
+        help="Only records of this picture kind (PDF records: ct, xray, chart, diagram, photo, other); repeat for several.",
+    ),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a record was skipped."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -48,7 +58,9 @@ def export_command(
         _choice(value, KINDS, "--kind")
     if split and split_file:
         raise typer.BadParameter("give --split or --split-file, not both")
-    options = ExportOptions(fmt, uncertain, covid, list(negatives), list(positives), split, group, seed, splits_dir, split_file, list(kind))
+    options = ExportOptions(
+        fmt, uncertain, covid, list(negatives), list(positives), split, group, seed, splits_dir, split_file, list(kind)
+    )
     summary: ExportSummary = guarded(lambda: export_labels(input, output, options))
     if json_out:
         print_json(summary.to_json())
@@ -81,7 +93,9 @@ def validate_command(
         for warning in result.warnings[:20]:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         verdict = "[green]ok[/]" if result.ok else f"[red]{len(result.errors)} error(s)[/]"
-        console.print(f"{labels}: {result.rows} rows, {result.format} format, {verdict}, {len(result.warnings)} warning(s)")
+        console.print(
+            f"{labels}: {result.rows} rows, {result.format} format, {verdict}, {len(result.warnings)} warning(s)"
+        )
     if not result.ok:
         raise typer.Exit(1)
 
@@ -101,7 +115,9 @@ def diff_command(
     for col in ("label", "before", "after", "gained", "lost"):
         table.add_column(col, justify="left" if col == "label" else "right")
     before, after = result["counts"]["old"], result["counts"]["new"]
-    table.add_row("rows", str(before["rows"]), str(after["rows"]), f"+{len(result['added'])}", f"-{len(result['removed'])}")
+    table.add_row(
+        "rows", str(before["rows"]), str(after["rows"]), f"+{len(result['added'])}", f"-{len(result['removed'])}"
+    )
     for code in CODES:
         flips = result["flips"][code]
         table.add_row(code, str(before[code]), str(after[code]), str(len(flips["gained"])), str(len(flips["lost"])))
@@ -114,7 +130,12 @@ def diff_command(
                 console.print(f"{code} {kind}: {', '.join(names[:show])}{more}", highlight=False)
     for kind in ("added", "removed"):
         if result[kind]:
-            console.print(f"{kind}: {', '.join(result[kind][:show])}" + (" …" if len(result[kind]) > show else ""), highlight=False)
+            console.print(
+                f"{kind}: {', '.join(result[kind][:show])}" + (" …" if len(result[kind]) > show else ""),
+                highlight=False,
+            )
     for side, path in (("old", old), ("new", new)):
         if repeated := result["duplicates"][side]:
-            err_console.print(f"[yellow]warning:[/] {path} repeats {len(repeated)} image(s) with the same labels (first: {repeated[0]})")
+            err_console.print(
+                f"[yellow]warning:[/] {path} repeats {len(repeated)} image(s) with the same labels (first: {repeated[0]})"
+            )

@@ -22,7 +22,8 @@ def diff_labels(old_path: str | Path, new_path: str | Path) -> dict[str, Any]:
         gained = [n for n in common if new.rows[n][code] == POSITIVE != old.rows[n][code]]
         lost = [n for n in common if old.rows[n][code] == POSITIVE != new.rows[n][code]]
         other = [
-            n for n in common
+            n
+            for n in common
             if old.rows[n][code] != new.rows[n][code] and POSITIVE not in (old.rows[n][code], new.rows[n][code])
         ]
         flips[code] = {"gained": gained, "lost": lost, "changed": other}

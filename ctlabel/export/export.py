@@ -88,7 +88,9 @@ def _record_row(record: dict[str, Any], options: ExportOptions, policy: str) -> 
     return Row(name, f"{options.group}:{group}", states)
 
 
-def _listed_images(source: Path, classes: set[str], covid_value: str, skipped: list[str]) -> Iterator[tuple[str, str | None]]:
+def _listed_images(
+    source: Path, classes: set[str], covid_value: str, skipped: list[str]
+) -> Iterator[tuple[str, str | None]]:
     """(image name, patient id or None) of each image of a folder, or of a CSV's rows whose
     ``class`` is in ``classes`` (and whose ``covid`` column, if any, is ``covid_value``)."""
     if source.is_dir():
@@ -132,7 +134,9 @@ def label_text(rows: list[Row], fmt: str) -> str:
     return buffer.getvalue()
 
 
-def _assign_splits(rows: list[Row], options: ExportOptions, given: dict[str, str], summary: ExportSummary) -> dict[str, str]:
+def _assign_splits(
+    rows: list[Row], options: ExportOptions, given: dict[str, str], summary: ExportSummary
+) -> dict[str, str]:
     if options.split_file:
         missing = [r.name for r in rows if r.name not in given]
         if missing:

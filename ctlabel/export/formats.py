@@ -63,7 +63,15 @@ def _cell_state(cell: str, code: str, fmt: str) -> str | None:
         return POSITIVE if cell == code else (ABSENT if cell == "" else None)
     if fmt == "binary":
         return {"1": POSITIVE, "0": ABSENT, "": ABSENT}.get(cell)
-    return {"1": POSITIVE, "1.0": POSITIVE, "0": NEGATIVE, "0.0": NEGATIVE, "-1": UNCERTAIN, "-1.0": UNCERTAIN, "": ABSENT}.get(cell)
+    return {
+        "1": POSITIVE,
+        "1.0": POSITIVE,
+        "0": NEGATIVE,
+        "0.0": NEGATIVE,
+        "-1": UNCERTAIN,
+        "-1.0": UNCERTAIN,
+        "": ABSENT,
+    }.get(cell)
 
 
 def sniff_format(rows: list[list[str]]) -> str:

@@ -16,7 +16,14 @@ from ctlabel.errors import CtlabelError
 from ctlabel.io import NAME_COLUMNS, dict_reader
 
 SPLITS = ("train", "val", "test")
-SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "test": "test",
+}
 
 
 def parse_ratios(text: str) -> tuple[float, float, float]:
@@ -67,6 +74,7 @@ def grouped_split(
     size = [0] * 3
     have: dict[str, list[int]] = {label: [0, 0, 0] for label in totals}
     assignment: dict[str, str] = {}
+
     def need(s: int, labels: Counter) -> tuple[float, float]:
         """How much split ``s`` lacks the group's rarest label, then how far it is below its size."""
         label_need = 0.0
@@ -94,7 +102,9 @@ def read_split_file(path: str | Path) -> dict[str, str]:
         fields = reader.fieldnames or []
         name_col = next((c for c in NAME_COLUMNS if c in fields), None)
         if name_col is None or "split" not in fields:
-            raise CtlabelError(f"{path}: a split file needs columns image (or imgname) and split; it has {', '.join(fields)}")
+            raise CtlabelError(
+                f"{path}: a split file needs columns image (or imgname) and split; it has {', '.join(fields)}"
+            )
         out: dict[str, str] = {}
         for row in reader:
             name, value = (row.get(name_col) or "").strip(), (row.get("split") or "").strip()

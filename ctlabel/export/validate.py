@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
-from ctlabel.export.formats import COVID_CODE, read_label_file
 from ctlabel.export.export import IMAGE_SUFFIXES
+from ctlabel.export.formats import COVID_CODE, read_label_file
 from ctlabel.schema import LESIONS, POSITIVE
 
 

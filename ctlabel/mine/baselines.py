@@ -42,7 +42,9 @@ def negex_labeler(lexicon: Lexicon) -> Labeler:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     ruler: EntityRuler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})  # type: ignore[assignment]
-    ruler.add_patterns([{"label": code, "pattern": t} for code in (COVID, *LESIONS) for t in lexicon.concepts[code].terms])
+    ruler.add_patterns(
+        [{"label": code, "pattern": t} for code in (COVID, *LESIONS) for t in lexicon.concepts[code].terms]
+    )
     nlp.add_pipe("negex", config={"ent_types": [COVID, *LESIONS]})
     return lambda texts: [{e.label_ for e in doc.ents if not e._.negex} for doc in nlp.pipe(texts)]
 
@@ -66,7 +68,9 @@ def bench_baselines(gold_path: str | Path, columns: Columns, repeat: int = 20) -
         return scores["micro_f1"] if "micro_f1" in scores else scores["labels"][labels[0]]["f1"]
 
     def mine(batch: list[str]) -> list[set[str]]:
-        mined = miner.mine({**empty_record(str(i)), "texts": [{"source": "caption", "text": t}]} for i, t in enumerate(batch))
+        mined = miner.mine(
+            {**empty_record(str(i)), "texts": [{"source": "caption", "text": t}]} for i, t in enumerate(batch)
+        )
         return [{label for label in (COVID, *LESIONS) if predicted(r, label)} for r in mined]
 
     labelers: dict[str, Labeler] = {"ctlabel": mine, "regex": regex_labeler(lexicon)}

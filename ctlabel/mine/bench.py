@@ -14,7 +14,9 @@ from typing import Any
 from ctlabel.io import read_table
 
 
-def _repeat_table(input_path: Path, repeat: int, id_col: str, text_cols: tuple[str, ...], unique: bool, out: Path) -> int:
+def _repeat_table(
+    input_path: Path, repeat: int, id_col: str, text_cols: tuple[str, ...], unique: bool, out: Path
+) -> int:
     """Write INPUT ``repeat`` times with fresh ids; ``unique`` makes every text distinct too."""
     table = read_table(input_path)
     rows = [row for _, row in table.rows]
@@ -37,8 +39,21 @@ def bench_mine(
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "input.csv"
         n = _repeat_table(Path(input_path), repeat, id_col, text_cols, unique, big)
-        cmd = [sys.executable, "-m", "ctlabel", "mine", "captions", str(big), "-o", str(Path(tmp) / "out.jsonl"),
-               "--id-col", id_col, "--processes", str(processes), "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ctlabel",
+            "mine",
+            "captions",
+            str(big),
+            "-o",
+            str(Path(tmp) / "out.jsonl"),
+            "--id-col",
+            id_col,
+            "--processes",
+            str(processes),
+            "--json",
+        ]
         for col in text_cols:
             cmd += ["--text-col", col]
         start = time.perf_counter()
@@ -46,6 +61,10 @@ def bench_mine(
         seconds = time.perf_counter() - start
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {
-        "records": n, "seconds": seconds, "records_per_s": n / seconds, "processes": processes,
-        "unique_texts": unique, "peak_rss_mb": peak_kb / 1024,
+        "records": n,
+        "seconds": seconds,
+        "records_per_s": n / seconds,
+        "processes": processes,
+        "unique_texts": unique,
+        "peak_rss_mb": peak_kb / 1024,
     }

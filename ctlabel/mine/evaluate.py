@@ -43,7 +43,9 @@ def load_gold(path: str | Path) -> tuple[dict[str, dict[str, int]], list[str]]:
         seen: dict[str, int] = {}
         for row in reader:
             where = f"{path}: row {reader.line_num}"
-            gold[unique_id(row[id_col], seen)] = {GOLD_COLUMNS[c]: _truthy(row[c] or "", GOLD_COLUMNS[c], where) for c in header if c in GOLD_COLUMNS}
+            gold[unique_id(row[id_col], seen)] = {
+                GOLD_COLUMNS[c]: _truthy(row[c] or "", GOLD_COLUMNS[c], where) for c in header if c in GOLD_COLUMNS
+            }
     return gold, labels
 
 
@@ -96,7 +98,9 @@ def evaluate(
         matched.add(key)
         pred = {label: predicted(record, label, uncertain_as) for label in labels}
         pairs.append((gold[key], pred))
-        errors += [_disagreement(record, label, gold[key][label]) for label in labels if pred[label] != gold[key][label]]
+        errors += [
+            _disagreement(record, label, gold[key][label]) for label in labels if pred[label] != gold[key][label]
+        ]
         if COVID in labels:
             row = covid_states[str(gold[key][COVID])]
             row[state_of(record, COVID)] = row.get(state_of(record, COVID), 0) + 1
@@ -117,8 +121,11 @@ def _disagreement(record: dict[str, Any], label: str, gold: int) -> dict[str, An
     """One miss or false alarm, with the evidence a curator reads to decide who is right."""
     entry = label_of(record, label)
     return {
-        "id": record["id"], "panel": record.get("panel"), "label": label,
-        "kind": "false positive" if not gold else "false negative", "state": entry["state"],
+        "id": record["id"],
+        "panel": record.get("panel"),
+        "label": label,
+        "kind": "false positive" if not gold else "false negative",
+        "state": entry["state"],
         "evidence": [f"{e['source']}:{e['start']}-{e['end']} {e['text']!r} [{e['rule']}]" for e in entry["evidence"]],
     }
 

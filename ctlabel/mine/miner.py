@@ -44,7 +44,9 @@ def _evidence(source: str, m: Mention, text: str, repaired: Repaired | None, sta
 
 def lexicon_words(lexicon: Lexicon) -> set[str]:
     """The words of every lexicon term, for cutting glued text into words."""
-    return {w for c in lexicon.concepts.values() for t in (*c.terms, *c.uncertain) for w in re.findall(r"[a-z]+", t.lower())}
+    return {
+        w for c in lexicon.concepts.values() for t in (*c.terms, *c.uncertain) for w in re.findall(r"[a-z]+", t.lower())
+    }
 
 
 def _clause_of(m: Mention, clause_ranges: tuple[tuple[int, int], ...]) -> int:

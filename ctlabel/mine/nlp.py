@@ -76,7 +76,7 @@ def term_variants(term: str) -> set[str]:
     base = " ".join(term.lower().split())
     words = base.split(" ")
     forms = {base, base.replace("-", " "), base.replace(" ", "-")}
-    forms |= {" ".join(words[:i] + [words[i] + "-" + words[i + 1]] + words[i + 2 :]) for i in range(len(words) - 1)}
+    forms |= {" ".join([*words[:i], words[i] + "-" + words[i + 1], *words[i + 2 :]]) for i in range(len(words) - 1)}
     forms |= {_plural_phrase(f) for f in forms if f[-1].isalpha() and len(f) > 2}
     return {" ".join(f.split()) for f in forms}
 

@@ -30,8 +30,19 @@ Edit = tuple[int, int, str]  # replace text[start:end] with the string
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d"
 _SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-           "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00b4": "'"}
+_QUOTES = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201b": "'",
+    "\u2032": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u201f": '"',
+    "\u2033": '"',
+    "\u00b4": "'",
+}
 _CONTROLS = "".join(map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)]))
 
 
@@ -92,7 +103,9 @@ def _mojibake_edits(text: str) -> list[Edit]:
 _ODD_SPACE = re.compile(r"[\t\n\r\f\v]|  ")
 _SPACE_RUN = re.compile(r"\s{2,}|[\t\n\r\f\v]")
 _LINE_HYPHEN = re.compile(r"([A-Za-z]+)-[ \t]*\r?\n\s*([a-z]+)")
-_HYPHEN_GAP = re.compile(r"(?<=[A-Za-z0-9]-)\s+(?!(?:and|or|nor|to|&)\b)(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])\s+(?=-[A-Za-z0-9])")
+_HYPHEN_GAP = re.compile(
+    r"(?<=[A-Za-z0-9]-)\s+(?!(?:and|or|nor|to|&)\b)(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])\s+(?=-[A-Za-z0-9])"
+)
 
 # --- glued words ----------------------------------------------------------------------------------
 # Signs of glued text: case or digit changes inside a word, punctuation without a space, a

@@ -48,6 +48,14 @@ def robustness(gold_path: str | Path, columns: Columns, lexicon: str | None = No
         same = sum(_states(a) == _states(b) for a, b in zip(clean, damaged))
         f1 = micro_f1(damaged)
         changed = [a["id"] for a, b in zip(clean, damaged) if _states(a) != _states(b)]
-        table.append({"transform": name, "records": len(rows), "same_labels": same / len(rows), "micro_f1": f1,
-                      "f1_drop": base - f1, "changed": changed})
+        table.append(
+            {
+                "transform": name,
+                "records": len(rows),
+                "same_labels": same / len(rows),
+                "micro_f1": f1,
+                "f1_drop": base - f1,
+                "changed": changed,
+            }
+        )
     return {"gold": str(gold_path), "clean_micro_f1": base, "transforms": table}

@@ -123,7 +123,11 @@ def _chunks(
 
 
 def mine_rows(
-    miner: Miner, rows: Iterator[tuple[Any, dict[str, Any]]], columns: Columns, skipped: list[str], number_duplicates: bool = False
+    miner: Miner,
+    rows: Iterator[tuple[Any, dict[str, Any]]],
+    columns: Columns,
+    skipped: list[str],
+    number_duplicates: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """Mined records of (row number, row) pairs, a chunk at a time, as ``mine_table`` mines them;
     a row without an id or with a text too long goes to ``skipped``."""

@@ -27,7 +27,9 @@ def _mine_on_worker(lexicon: Lexicon, job: tuple[list[tuple[str, dict[str, Any]]
     return _mine_serialized(miner, *job)
 
 
-def ordered_map(client, fn: Callable[..., Any], items: Iterable[Any], retries: int = 2, window: int | None = None) -> Iterator[Any]:
+def ordered_map(
+    client, fn: Callable[..., Any], items: Iterable[Any], retries: int = 2, window: int | None = None
+) -> Iterator[Any]:
     """``fn(item)`` for each item on the cluster, in input order, at most ``window`` in flight."""
     window = window or 2 * max(1, sum(w["nthreads"] for w in client.scheduler_info()["workers"].values()))
     pending: deque = deque()

@@ -37,7 +37,12 @@ def table_lines(lines: list[Line]) -> list[Line]:
 
 
 def _inside(inner: BBox, outer: BBox, pad: float = 0.0) -> bool:
-    return inner[0] >= outer[0] - pad and inner[1] >= outer[1] - pad and inner[2] <= outer[2] + pad and inner[3] <= outer[3] + pad
+    return (
+        inner[0] >= outer[0] - pad
+        and inner[1] >= outer[1] - pad
+        and inner[2] <= outer[2] + pad
+        and inner[3] <= outer[3] + pad
+    )
 
 
 def _box(line: Line) -> BBox:
@@ -51,7 +56,9 @@ def _gap(box: BBox, line: Line) -> float | None:
     return max(box[1] - line.bottom, line.top - box[3])
 
 
-def is_table(region: Region, objects: list[dict], lines: list[Line], tables: list[Line], captions: list[Caption]) -> bool:
+def is_table(
+    region: Region, objects: list[dict], lines: list[Line], tables: list[Line], captions: list[Caption]
+) -> bool:
     """A drawing that is a table: a grid of thin axis-parallel rules around three or more text
     lines, or a drawing next to a ``Table N`` caption (within 30 pt) and nearer to it than to
     any figure caption."""
@@ -72,7 +79,9 @@ def in_margin(box: BBox, height: float) -> bool:
     return box[3] <= height * MARGIN or box[1] >= height * (1 - MARGIN)
 
 
-def figures_from_regions(regions: list[Region], lines: list[Line], captions: list[Caption], body_size: float) -> list[Figure]:
+def figures_from_regions(
+    regions: list[Region], lines: list[Line], captions: list[Caption], body_size: float
+) -> list[Figure]:
     """Group captioned regions by caption (reading order) and grow each group's box by its text."""
     caption_ids = {id(ln) for cap in captions for ln in cap.lines} | {id(ln) for ln in _table_captions(lines)}
     free = [ln for ln in lines if id(ln) not in caption_ids]
@@ -103,8 +112,11 @@ def _table_captions(lines: list[Line]) -> list[Line]:
         taken.append(line)
         while True:
             nxt = [
-                ln for ln in lines
-                if 0 <= ln.top - prev.bottom <= 0.9 * max(prev.height, 6) and abs(ln.x0 - prev.x0) < 8 and ln not in taken
+                ln
+                for ln in lines
+                if 0 <= ln.top - prev.bottom <= 0.9 * max(prev.height, 6)
+                and abs(ln.x0 - prev.x0) < 8
+                and ln not in taken
             ]
             if not nxt:
                 break
@@ -178,7 +190,7 @@ def _grow(box: BBox, caption: Caption, free: list[Line], body_size: float) -> tu
         for ln in free:
             if ln in taken:
                 continue
-            if below and ln.top >= cap_top - 1 or above and ln.bottom <= cap_bottom + 1:
+            if (below and ln.top >= cap_top - 1) or (above and ln.bottom <= cap_bottom + 1):
                 continue  # the caption's side
             lb = _box(ln)
             h_shared = min(box[2], lb[2]) - max(box[0], lb[0])

@@ -14,9 +14,18 @@ CHEST = ("ct", "xray")  # the kinds that may take the document's title and abstr
 _WORDS = {
     "ct": re.compile(r"\b(CT|computed tomograph\w*|HRCT|slices?|axial|scans?)\b", re.IGNORECASE),
     "xray": re.compile(r"\b(x-?rays?|radiographs?|CXR|chest films?)\b", re.IGNORECASE),
-    "chart": re.compile(r"\b(curves?|loss|accuracy|plots?|histograms?|errors?|rates?|AUC|ROC|matri(?:x|ces)|vs\.?|versus|epochs?|iterations?)\b", re.IGNORECASE),
-    "other": re.compile(r"\b(microscop\w*|micrograph\w*|cells?|photograph\w*|microns?|µm|specimens?|histolog\w*|stain\w*)\b", re.IGNORECASE),
-    "diagram": re.compile(r"\b(architecture|pipeline|diagram|network|block|schem\w+|workflow|overview|flow ?chart|framework)\b", re.IGNORECASE),
+    "chart": re.compile(
+        r"\b(curves?|loss|accuracy|plots?|histograms?|errors?|rates?|AUC|ROC|matri(?:x|ces)|vs\.?|versus|epochs?|iterations?)\b",
+        re.IGNORECASE,
+    ),
+    "other": re.compile(
+        r"\b(microscop\w*|micrograph\w*|cells?|photograph\w*|microns?|µm|specimens?|histolog\w*|stain\w*)\b",
+        re.IGNORECASE,
+    ),
+    "diagram": re.compile(
+        r"\b(architecture|pipeline|diagram|network|block|schem\w+|workflow|overview|flow ?chart|framework)\b",
+        re.IGNORECASE,
+    ),
 }
 
 
@@ -25,7 +34,9 @@ def _chest_frame(grey: np.ndarray) -> str | None:
     h, w = grey.shape
     if h < 16 or w < 16:
         return None
-    border = np.concatenate([grey[: h // 10].ravel(), grey[-h // 10 :].ravel(), grey[:, : w // 10].ravel(), grey[:, -w // 10 :].ravel()])
+    border = np.concatenate(
+        [grey[: h // 10].ravel(), grey[-h // 10 :].ravel(), grey[:, : w // 10].ravel(), grey[:, -w // 10 :].ravel()]
+    )
     middle = grey[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
     dark = (grey < 50).mean()
     white = (grey > 235).mean()

@@ -129,9 +129,12 @@ def _line(words: list[dict]) -> Line:
         boxes.extend(pieces)
     return Line(
         " ".join(texts),
-        min(w["x0"] for w in words), max(w["x1"] for w in words),
-        min(w["top"] for w in words), max(w["bottom"] for w in words),
-        max(float(w.get("size") or 0) for w in words), boxes=boxes,
+        min(w["x0"] for w in words),
+        max(w["x1"] for w in words),
+        min(w["top"] for w in words),
+        max(w["bottom"] for w in words),
+        max(float(w.get("size") or 0) for w in words),
+        boxes=boxes,
     )
 
 
@@ -164,14 +167,18 @@ def running_lines(pages: list[list[Line]], heights: list[float]) -> set[str]:
     (two pages at least), or medRxiv/bioRxiv's stamp."""
     counts: Counter = Counter()
     for lines, height in zip(pages, heights):
-        counts.update({_signature(ln.text) for ln in lines if ln.top < height * MARGIN or ln.bottom > height * (1 - MARGIN)})
+        counts.update(
+            {_signature(ln.text) for ln in lines if ln.top < height * MARGIN or ln.bottom > height * (1 - MARGIN)}
+        )
     need = max(2, (len(pages) + 1) // 2)
     return {sig for sig, n in counts.items() if n >= need}
 
 
 def is_running(line: Line, height: float, running: set[str]) -> bool:
     in_margin = line.top < height * MARGIN or line.bottom > height * (1 - MARGIN)
-    stamp = re.search(r"(medrxiv|biorxiv) preprint|the copyright holder for this preprint|all rights reserved", line.text, re.I)
+    stamp = re.search(
+        r"(medrxiv|biorxiv) preprint|the copyright holder for this preprint|all rights reserved", line.text, re.I
+    )
     return bool(stamp) or (in_margin and _signature(line.text) in running)
 
 
@@ -201,7 +208,11 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
     used: set[int] = set()
     for line in lines:
         match = CAPTION_START.match(line.text)
-        if id(line) in used or not match or not (match.group(3) or (near_figure(line) and not _cites(line.text, match))):
+        if (
+            id(line) in used
+            or not match
+            or not (match.group(3) or (near_figure(line) and not _cites(line.text, match)))
+        ):
             continue
         caption = Caption(caption_label(match), page, [line])
         used.add(id(line))
@@ -223,7 +234,7 @@ def find_captions(lines: list[Line], page: int, near_figure) -> list[Caption]:
 
 
 def _cites(text: str, match: re.Match) -> bool:
-    """"Figure 3 presents …": an unpunctuated label followed by a lower-case word is running text."""
+    """ "Figure 3 presents …": an unpunctuated label followed by a lower-case word is running text."""
     return bool(re.match(r"\s*[a-z]", text[match.end() :]))
 
 
@@ -232,8 +243,7 @@ def _label_alone_rest(line: Line, match: re.Match, lines: list[Line], used: set[
     if match.end() < len(line.text.rstrip()):
         return None
     right = [
-        ln for ln in lines
-        if id(ln) not in used and abs(ln.top - line.top) < 2 and 0 < ln.x0 - line.x1 <= 3 * GUTTER
+        ln for ln in lines if id(ln) not in used and abs(ln.top - line.top) < 2 and 0 < ln.x0 - line.x1 <= 3 * GUTTER
     ]
     return min(right, key=lambda ln: ln.x0, default=None)
 
@@ -241,8 +251,10 @@ def _label_alone_rest(line: Line, match: re.Match, lines: list[Line], used: set[
 def _line_below(prev: Line, lines: list[Line], used: set[int]) -> Line | None:
     """The unused line right under ``prev`` that starts where it starts (same column or aligned)."""
     below = [
-        ln for ln in lines
-        if id(ln) not in used and 0 <= ln.top - prev.bottom <= max(prev.height, 6) * 0.9
+        ln
+        for ln in lines
+        if id(ln) not in used
+        and 0 <= ln.top - prev.bottom <= max(prev.height, 6) * 0.9
         and (abs(ln.x0 - prev.x0) < 8 or (ln.column == prev.column and ln.column and ln.x0 < prev.x1))
     ]
     return min(below, key=lambda ln: ln.top, default=None)

@@ -16,7 +16,13 @@ RED, BLUE, GREEN = (220, 30, 30), (30, 80, 230), (20, 160, 60)
 
 
 def draw_overlay(
-    page: Image.Image, scale: float, figures: list[Figure], captions: list[Caption], records: list[dict[str, Any]], number: int, target: Path
+    page: Image.Image,
+    scale: float,
+    figures: list[Figure],
+    captions: list[Caption],
+    records: list[dict[str, Any]],
+    number: int,
+    target: Path,
 ) -> None:
     """Write ``target`` (PNG): the page rendering with this page's figures, records and captions."""
     image = page.copy()
@@ -27,7 +33,16 @@ def draw_overlay(
 
     for caption in captions:
         lines = caption.lines
-        rect((min(ln.x0 for ln in lines), min(ln.top for ln in lines), max(ln.x1 for ln in lines), max(ln.bottom for ln in lines)), GREEN, 2)
+        rect(
+            (
+                min(ln.x0 for ln in lines),
+                min(ln.top for ln in lines),
+                max(ln.x1 for ln in lines),
+                max(ln.bottom for ln in lines),
+            ),
+            GREEN,
+            2,
+        )
         draw.text((lines[0].x0 * scale, lines[0].top * scale - 12), f"caption {caption.label}", fill=GREEN)
     for figure in figures:
         rect(figure.bbox, RED, 3)

@@ -41,7 +41,9 @@ def caption_letters(text: str) -> list[str]:
     run = 0
     while string.ascii_uppercase[run] in named:
         run += 1
-    if run < 2 or any(string.ascii_uppercase.index(c) < run + 2 for c in named if c not in string.ascii_uppercase[:run]):
+    if run < 2 or any(
+        string.ascii_uppercase.index(c) < run + 2 for c in named if c not in string.ascii_uppercase[:run]
+    ):
         return []
     letters = list(string.ascii_uppercase[:run])
     return [c.lower() for c in letters] if _LOWER.search(text) else letters
@@ -167,7 +169,9 @@ def _short_run(flat: np.ndarray, k: int, min_gap: int) -> bool:
     return end - k < min_gap and end < len(flat)
 
 
-def _cut(grey: np.ndarray, x0: int, top: int, depth: int, min_gap: int, min_cell: int) -> list[tuple[int, int, int, int]]:
+def _cut(
+    grey: np.ndarray, x0: int, top: int, depth: int, min_gap: int, min_cell: int
+) -> list[tuple[int, int, int, int]]:
     """Recursive cuts at full-length gutters: rows, then the columns of each row, and so on."""
     h, w = grey.shape
     for axis in (1, 0):  # rows first, then columns

@@ -47,8 +47,12 @@ def _merge(boxes: list[tuple[BBox, int]], touching) -> list[tuple[BBox, int]]:
 
 def _tiles(a: BBox, b: BBox, tol: float = 1.5) -> bool:
     """Two strips of one picture: same width stacked, or same height side by side, no gap."""
-    same_columns = abs(a[0] - b[0]) < tol and abs(a[2] - b[2]) < tol and (-tol < b[1] - a[3] < tol or -tol < a[1] - b[3] < tol)
-    same_rows = abs(a[1] - b[1]) < tol and abs(a[3] - b[3]) < tol and (-tol < b[0] - a[2] < tol or -tol < a[0] - b[2] < tol)
+    same_columns = (
+        abs(a[0] - b[0]) < tol and abs(a[2] - b[2]) < tol and (-tol < b[1] - a[3] < tol or -tol < a[1] - b[3] < tol)
+    )
+    same_rows = (
+        abs(a[1] - b[1]) < tol and abs(a[3] - b[3]) < tol and (-tol < b[0] - a[2] < tol or -tol < a[0] - b[2] < tol)
+    )
     return same_columns or same_rows or a == b
 
 
@@ -56,18 +60,31 @@ def image_regions(images: list[dict], page_box: BBox) -> list[Region]:
     """Embedded images clipped to the page; a picture stored as strips (or twice) becomes one
     region; tiny ones (logos, bullets) are dropped."""
     boxes = [
-        ((max(im["x0"], page_box[0]), max(im["top"], page_box[1]), min(im["x1"], page_box[2]), min(im["bottom"], page_box[3])), 1)
+        (
+            (
+                max(im["x0"], page_box[0]),
+                max(im["top"], page_box[1]),
+                min(im["x1"], page_box[2]),
+                min(im["bottom"], page_box[3]),
+            ),
+            1,
+        )
         for im in images
     ]
     return [
-        Region(box, "image") for box, _ in _merge(boxes, _tiles)
+        Region(box, "image")
+        for box, _ in _merge(boxes, _tiles)
         if box[2] - box[0] >= MIN_SIDE and box[3] - box[1] >= MIN_SIDE
     ]
 
 
-def drawing_regions(objects: list[dict], avoid: list[Region], min_objects: int = 3, min_area: float = 2500.0) -> list[Region]:
+def drawing_regions(
+    objects: list[dict], avoid: list[Region], min_objects: int = 3, min_area: float = 2500.0
+) -> list[Region]:
     """Vector drawings: rects, curves and lines merged where they touch; big, busy clusters only."""
-    boxes = _merge([((o["x0"], o["top"], o["x1"], o["bottom"]), 1) for o in objects], lambda a, b: _overlap(a, b, pad=4))
+    boxes = _merge(
+        [((o["x0"], o["top"], o["x1"], o["bottom"]), 1) for o in objects], lambda a, b: _overlap(a, b, pad=4)
+    )
     regions = []
     for box, n in boxes:
         area = (box[2] - box[0]) * (box[3] - box[1])
@@ -126,6 +143,8 @@ def reading_order(regions: list[Region]) -> list[Region]:
 def near_any(line: Line, regions: list[Region], gap: float = 40.0) -> bool:
     """Is this line right under (or over) a figure region?"""
     for r in regions:
-        if r.bbox[0] - 10 <= line.x0 <= r.bbox[2] and (-4 <= line.top - r.bbox[3] <= gap or -4 <= r.bbox[1] - line.bottom <= gap):
+        if r.bbox[0] - 10 <= line.x0 <= r.bbox[2] and (
+            -4 <= line.top - r.bbox[3] <= gap or -4 <= r.bbox[1] - line.bottom <= gap
+        ):
             return True
     return False

@@ -28,7 +28,7 @@ def _alnum(text: str) -> str:
 
 
 def norm_label(label: str) -> str:
-    """"Supplementary Figure 5" and "S5" alike: letters and digits, lower case, no "figure"."""
+    """ "Supplementary Figure 5" and "S5" alike: letters and digits, lower case, no "figure"."""
     text = _alnum(str(label))
     match = re.match(r"^(supplementary|supplemental|extendeddata)?(?:figure|fig)?(.*)$", text)
     assert match is not None  # every part is optional
@@ -90,7 +90,9 @@ def mined_figures(path: Path) -> dict[tuple[str, int, str], list[dict[str, Any]]
     figures: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for k, record in enumerate(read_records(path)):
         if not all(key in record for key in ("doc_id", "page", "figure", "bbox")):
-            raise CtlabelError(f"{path}: record {k + 1} ({record.get('id')}) lacks doc_id, page, figure or bbox: not from mine pdf")
+            raise CtlabelError(
+                f"{path}: record {k + 1} ({record.get('id')}) lacks doc_id, page, figure or bbox: not from mine pdf"
+            )
         key = (str(record["doc_id"]), int(record["page"]), norm_label(record["figure"]))
         figures.setdefault(key, []).append(record)
     return figures
@@ -116,26 +118,39 @@ def score(gold_path: Path, mined_path: Path) -> dict[str, Any]:
             matched[key] = entry
         box = entry["bbox"]
         found = _union([r["bbox"] for r in records]) if records else None
-        rows.append({
-            "pdf": entry["pdf"], "page": entry["page"], "figure": entry["figure"],
-            "caption": records is not None, "records": len(records or []),
-            "inside": sum(_intersection(r["bbox"], box) >= INSIDE * _area(r["bbox"]) for r in records or []),
-            "panels_gold": [p.lower() for p in entry["panels"]], "panels_mined": _letters(records or []),
-            "iou": round(iou(found, box), 3) if found else 0.0,
-            "notes": sorted({r["notes"] for r in records or [] if r.get("notes")}),
-        })
+        rows.append(
+            {
+                "pdf": entry["pdf"],
+                "page": entry["page"],
+                "figure": entry["figure"],
+                "caption": records is not None,
+                "records": len(records or []),
+                "inside": sum(_intersection(r["bbox"], box) >= INSIDE * _area(r["bbox"]) for r in records or []),
+                "panels_gold": [p.lower() for p in entry["panels"]],
+                "panels_mined": _letters(records or []),
+                "iou": round(iou(found, box), 3) if found else 0.0,
+                "notes": sorted({r["notes"] for r in records or [] if r.get("notes")}),
+            }
+        )
     n_records = sum(len(r) for r in mined.values())
-    flagged = [key for key, records in mined.items() if any(r.get("covid", {}).get("state") == "positive" for r in records)]
+    flagged = [
+        key for key, records in mined.items() if any(r.get("covid", {}).get("state") == "positive" for r in records)
+    ]
     right_flags = [key for key in flagged if key in matched and matched[key].get("covid") == "positive"]
     gold_pos = sum(entry.get("covid") == "positive" for entry in gold)
     return {
-        "gold_figures": len(gold), "mined_figures": len(mined), "records": n_records,
+        "gold_figures": len(gold),
+        "mined_figures": len(mined),
+        "records": n_records,
         "caption_recall": len(matched) / len(gold) if gold else 0.0,
         "caption_precision": len(matched) / len(mined) if mined else 0.0,
         "records_inside": sum(r["inside"] for r in rows) / n_records if n_records else 0.0,
-        "panels_exact": sum(r["caption"] and r["panels_gold"] == r["panels_mined"] for r in rows) / len(gold) if gold else 0.0,
+        "panels_exact": sum(r["caption"] and r["panels_gold"] == r["panels_mined"] for r in rows) / len(gold)
+        if gold
+        else 0.0,
         "mean_iou": sum(r["iou"] for r in rows) / len(gold) if gold else 0.0,
-        "covid_flagged": len(flagged), "covid_gold_positive": gold_pos,
+        "covid_flagged": len(flagged),
+        "covid_gold_positive": gold_pos,
         "covid_precision": len(right_flags) / len(flagged) if flagged else None,
         "covid_recall": len(right_flags) / gold_pos if gold_pos else None,
         "unmatched_mined": sorted(f"{d} p{p} {label}" for d, p, label in mined if (d, p, label) not in matched),

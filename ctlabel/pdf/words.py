@@ -25,12 +25,21 @@ Box = tuple[float, float, float, float]  # x0, top, x1, bottom in page points
 WORD_GAP = 0.1  # em: a gap this much wider than the line's usual letter gap starts a new word
 MAX_LETTER_GAP = 0.2  # em: a line whose usual gap is wider has no letter gaps to learn from
 LINE_TOLERANCE = 3.0  # points: characters whose tops are this close are on one line (as pdfplumber)
-SPACES = frozenset(" \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
+SPACES = frozenset(
+    " \t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
 INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 SOFT_HYPHEN = "\u00ad"
 REPLACE = {
-    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
-    "\u2010": "-", "\u2011": "-",  # Unicode hyphens are hyphens
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+    "\u2010": "-",
+    "\u2011": "-",  # Unicode hyphens are hyphens
 }
 BREAKS = ("-", SOFT_HYPHEN, "\u2013", "/")  # a line ending in one of these goes on without a space
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
@@ -89,7 +98,11 @@ def _rows(chars: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         for char in row[1:]:
             prev = kept[-1]
             width = max(prev["x1"] - prev["x0"], 0.1)
-            if char["text"] == prev["text"] and abs(char["x0"] - prev["x0"]) < 0.3 * width and abs(char["top"] - prev["top"]) < 1:
+            if (
+                char["text"] == prev["text"]
+                and abs(char["x0"] - prev["x0"]) < 0.3 * width
+                and abs(char["top"] - prev["top"]) < 1
+            ):
                 continue
             kept.append(char)
         out.append(kept)
@@ -137,8 +150,14 @@ def _word(chars: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     x0s, tops, x1s, bottoms = zip(*boxes)
     return {
-        "text": "".join(text), "boxes": boxes, "x0": min(x0s), "x1": max(x1s), "top": min(tops), "bottom": max(bottoms),
-        "size": max(float(c.get("size") or 0.0) for c in chars), "upright": bool(chars[0].get("upright", True)),
+        "text": "".join(text),
+        "boxes": boxes,
+        "x0": min(x0s),
+        "x1": max(x1s),
+        "top": min(tops),
+        "bottom": max(bottoms),
+        "size": max(float(c.get("size") or 0.0) for c in chars),
+        "upright": bool(chars[0].get("upright", True)),
     }
 
 

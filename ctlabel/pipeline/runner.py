@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.pipeline.spec import STAGES, Pipeline
@@ -73,7 +74,10 @@ def plan(pipeline: Pipeline) -> list[StagePlan]:
 
 
 def run_pipeline(
-    pipeline: Pipeline, only: str | None = None, start: str | None = None, force: bool = False,
+    pipeline: Pipeline,
+    only: str | None = None,
+    start: str | None = None,
+    force: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[StageResult]:
     for name in (only, start):
@@ -95,14 +99,20 @@ def run_pipeline(
         try:
             stamp = {"settings": _settings_hash(pipeline.stages[stage.name]), "inputs": fingerprint(stage.inputs)}
         except CtlabelError as exc:
-            raise CtlabelError(f"stage {stage.name} failed: {exc} (the outputs of the stages before it are kept)") from None
+            raise CtlabelError(
+                f"stage {stage.name} failed: {exc} (the outputs of the stages before it are kept)"
+            ) from None
         current = (
-            not force and stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp
+            not force
+            and stamp_file.exists()
+            and json.loads(stamp_file.read_text()) == stamp
             and all(o.exists() for o in stage.outputs)
         )
         if current:
             log(f"[{stage.name}] skipped: outputs are current")
-            results.append(StageResult(stage.name, "skipped", 0.0, "outputs are current", [str(o) for o in stage.outputs]))
+            results.append(
+                StageResult(stage.name, "skipped", 0.0, "outputs are current", [str(o) for o in stage.outputs])
+            )
             continue
         log(f"[{stage.name}] running …")
         t0 = time.perf_counter()
@@ -110,7 +120,9 @@ def run_pipeline(
         try:
             summary = stage.run()
         except CtlabelError as exc:
-            raise CtlabelError(f"stage {stage.name} failed: {exc} (the outputs of the stages before it are kept)") from None
+            raise CtlabelError(
+                f"stage {stage.name} failed: {exc} (the outputs of the stages before it are kept)"
+            ) from None
         stamp_file.write_text(json.dumps(stamp))
         seconds = time.perf_counter() - t0
         log(f"[{stage.name}] {summary} ({seconds:.1f} s)")

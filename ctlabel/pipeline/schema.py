@@ -12,17 +12,48 @@ from ctlabel.errors import CtlabelError
 PATHS = (str, list)  # one path or a list of them
 TABLES: dict[str, dict[str, Any]] = {
     "pipeline": {"name": str, "workdir": str, "vars": dict},
-    "mine": {"lexicon": str, "captions": dict, "pdfs": PATHS, "figures_dir": str, "output": str, "processes": int, "dpi": int},
+    "mine": {
+        "lexicon": str,
+        "captions": dict,
+        "pdfs": PATHS,
+        "figures_dir": str,
+        "output": str,
+        "processes": int,
+        "dpi": int,
+    },
     "mine.captions": {
-        "input": str, "id_col": str, "text_cols": list, "doc_col": str, "patient_col": str, "image_col": str, "panel_col": str,
+        "input": str,
+        "id_col": str,
+        "text_cols": list,
+        "doc_col": str,
+        "patient_col": str,
+        "image_col": str,
+        "panel_col": str,
     },
     "review": {"input": str, "from_export": str, "output": str, "url": str, "api_key": str, "project": str},
     "export": {
-        "input": str, "output": str, "format": str, "negatives": PATHS, "positives": PATHS, "split_file": str, "splits_dir": str,
-        "uncertain": str, "covid": str, "split": str, "group": str, "seed": int,
+        "input": str,
+        "output": str,
+        "format": str,
+        "negatives": PATHS,
+        "positives": PATHS,
+        "split_file": str,
+        "splits_dir": str,
+        "uncertain": str,
+        "covid": str,
+        "split": str,
+        "group": str,
+        "seed": int,
     },
 }
-_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def _train_keys() -> dict[str, Any]:
@@ -55,7 +86,9 @@ def check_table(path: Path, name: str, table: Any, allowed: dict[str, Any]) -> N
         if not _fits(value, kind):
             want = " or ".join(_NAMES[k] for k in (kind if isinstance(kind, tuple) else (kind,)))
             raise CtlabelError(f"{path}: [{name}] {key} = {value!r} should be {want}")
-        if (kind == PATHS and isinstance(value, list) or key == "text_cols") and not all(isinstance(v, str) for v in value):
+        if ((kind == PATHS and isinstance(value, list)) or key == "text_cols") and not all(
+            isinstance(v, str) for v in value
+        ):
             raise CtlabelError(f"{path}: [{name}] {key} should list strings")
 
 

@@ -32,10 +32,14 @@ class Pipeline:
 
 def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
     if isinstance(value, str):
+
         def repl(match: re.Match) -> str:
             if match.group(1) not in variables:
-                raise CtlabelError(f"{where}: unknown variable ${{{match.group(1)}}} (set it with --set {match.group(1)}=…)")
+                raise CtlabelError(
+                    f"{where}: unknown variable ${{{match.group(1)}}} (set it with --set {match.group(1)}=…)"
+                )
             return variables[match.group(1)]
+
         return _VAR.sub(repl, value)
     if isinstance(value, list):
         return [_substitute(v, variables, where) for v in value]
@@ -49,7 +53,7 @@ def load_pipeline(path: str | Path, overrides: dict[str, str] | None = None, wor
     data = read_toml(path, "pipeline file")
     head = data.get("pipeline", {})
     if not isinstance(head, dict) or not isinstance(head.get("vars", {}), dict):
-        raise CtlabelError(f"{path}: [pipeline] must be a table, with vars = {{ name = \"value\" }}")
+        raise CtlabelError(f'{path}: [pipeline] must be a table, with vars = {{ name = "value" }}')
     variables = {k: str(v) for k, v in head.get("vars", {}).items()} | dict(overrides or {})
     data = _substitute(data, variables, str(path))
     head = data.get("pipeline", {})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ctlabel.errors import CtlabelError
 from ctlabel.pipeline.spec import Pipeline
@@ -50,15 +51,21 @@ def plan_mine(p: Pipeline, t: dict[str, Any]) -> StagePlan:
         if captions:
             part = output.with_suffix(".captions.jsonl")
             columns = Columns(
-                captions.get("id_col", "image"), tuple(captions.get("text_cols", ["caption"])), captions.get("doc_col"),
-                captions.get("patient_col"), captions.get("image_col"), captions.get("panel_col"),
+                captions.get("id_col", "image"),
+                tuple(captions.get("text_cols", ["caption"])),
+                captions.get("doc_col"),
+                captions.get("patient_col"),
+                captions.get("image_col"),
+                captions.get("panel_col"),
             )
             summary = mine_table(p.input(captions["input"]), part, columns, str(lexicon))
             parts.append(part)
             notes.append(f"{summary.records} caption rows")
         if pdfs:
             part = output.with_suffix(".pdf.jsonl")
-            summary = mine_pdfs(pdfs, part, figures, int(t.get("processes", 1)), int(t.get("dpi", 150)), lexicon=str(lexicon))
+            summary = mine_pdfs(
+                pdfs, part, figures, int(t.get("processes", 1)), int(t.get("dpi", 150)), lexicon=str(lexicon)
+            )
             parts.append(part)
             notes.append(f"{summary.images} figure images from {summary.pdfs} PDFs ({len(summary.skipped)} skipped)")
         with atomic_write(output) as out:
@@ -102,8 +109,16 @@ def plan_export(p: Pipeline, t: dict[str, Any], records: Path) -> StagePlan:
     split_file = p.input(t["split_file"]) if "split_file" in t else None
     splits_dir = p.output(t.get("splits_dir", "splits"))
     options = ExportOptions(
-        t.get("format", "ladnn"), t.get("uncertain"), t.get("covid", "mined"), negatives, positives,
-        t.get("split"), t.get("group", "patient"), int(t.get("seed", 0)), splits_dir, split_file,
+        t.get("format", "ladnn"),
+        t.get("uncertain"),
+        t.get("covid", "mined"),
+        negatives,
+        positives,
+        t.get("split"),
+        t.get("group", "patient"),
+        int(t.get("seed", 0)),
+        splits_dir,
+        split_file,
     )
     outputs = [output] + ([splits_dir / "split.csv"] if options.split or split_file else [])
 
@@ -127,8 +142,14 @@ def plan_train(p: Pipeline, t: dict[str, Any], labels: Path, split: Path | None)
 
     def run() -> str:
         config = make_config(
-            {**settings, "labels": str(labels), "images": os.pathsep.join(map(str, images)), "out": str(out),
-             "split_file": str(split_file) if split_file else None, "recipe": str(recipe) if recipe else None}
+            {
+                **settings,
+                "labels": str(labels),
+                "images": os.pathsep.join(map(str, images)),
+                "out": str(out),
+                "split_file": str(split_file) if split_file else None,
+                "recipe": str(recipe) if recipe else None,
+            }
         )
         result = train(config, log=lambda line: None)
         test = result.metrics.get("test", result.metrics.get("val", {})).get("covid", {})
