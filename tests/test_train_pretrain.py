@@ -110,7 +110,7 @@ def test_weights_of_another_backbone_are_one_line(unlabeled, tmp_path, dataset):
     with pytest.raises(CtlabelError, match="does not fit the test_efficientnet backbone"):
         build_model("test_efficientnet", 6, weights=raw)
     (tmp_path / "junk.pt").write_bytes(b"not torch")
-    with pytest.raises(CtlabelError, match="junk.pt: not a weights file"):
+    with pytest.raises(CtlabelError, match=r"junk\.pt: not a weights file"):
         build_model(BACKBONE, 6, weights=tmp_path / "junk.pt")
 
 

@@ -37,7 +37,7 @@ def build_model(name: str, outputs: int, pretrained: bool = False, weights: Path
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from the user's cache, never a download
         try:
             backbone = timm.create_model(name, pretrained=True, num_classes=0)
-        except Exception as exc:  # noqa: BLE001  (timm/hub raise several types when the cache lacks the file)
+        except Exception as exc:  # timm/hub raise several types when the cache lacks the file
             raise CtlabelError(
                 f"no cached pretrained weights for {name!r} ({exc.__class__.__name__}); pass --weights FILE or train from scratch"
             ) from None
@@ -55,7 +55,7 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
 
             return load_file(path)
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001  (torch and safetensors raise several types for a bad file)
+    except Exception as exc:  # torch and safetensors raise several types for a bad file
         raise CtlabelError(f"{path}: not a weights file ({exc.__class__.__name__})") from None
     for key in ("state_dict", "model"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):

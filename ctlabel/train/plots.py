@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ctlabel.train.metrics import auc, pr_curve, roc_curve  # noqa: E402
+from ctlabel.train.metrics import auc, pr_curve, roc_curve
 
 
 def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> None:
