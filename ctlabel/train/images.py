@@ -57,7 +57,7 @@ def decode_all(paths: list[Path], size: int, cache_dir: Path | None, progress=No
         try:
             saved = torch.load(cache)
             return saved["pixels"], saved["bad"]
-        except Exception as exc:
+        except Exception as exc:  # a truncated or foreign file fails in many ways
             sys.stderr.write(f"warning: {cache}: unreadable image cache ({exc.__class__.__name__}); decoding the images again\n")
     pixels = torch.zeros((len(paths), 3, size, size), dtype=torch.uint8)
     bad = []
