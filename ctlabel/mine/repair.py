@@ -110,10 +110,32 @@ _HYPHEN_GAP = re.compile(
 # --- glued words ----------------------------------------------------------------------------------
 # Signs of glued text: case or digit changes inside a word, punctuation without a space, a
 # glued panel pair, or (checked against the word model) a run of letters too long to be a word.
-_GLUE_SIGNS = re.compile(
-    r"[a-z]{2}[A-Z]{2}|[a-z]{3}[A-Z][a-z]{2}|[A-Z]{2}[a-z]{3}|[A-Z]{3}[a-z]{2}|\d[A-Za-z]{3}|\d[A-Z]{2}|[a-z]{2}\d"
-    r"|\([A-La-l](?:and|or|to)[A-La-l]\)|[A-Za-z0-9)][.;:][A-Za-z(]{2}"
+# Looked for in the text's character classes (a lower, A upper, 0 digit): plain substring tests.
+_CLASSES = str.maketrans(
+    {c: ("a" if c.islower() else "A" if c.isupper() else "0" if c.isdigit() else " ") for c in map(chr, range(128))}
+    | {".": ".", ";": ".", ":": ".", "(": "(", ")": ")"}
 )
+_CASE_SIGNS = (
+    "aaAA",
+    "aaaAaa",
+    "AAaaa",
+    "AAAaa",
+    "aa0",
+    "0AA",
+    *("0" + a + b + c for a in "aA" for b in "aA" for c in "aA"),
+)
+_PUNCT_GAP = re.compile(r"[aA0)]\.[aA(][aA]")  # "Figure1.Chest", "day 5;CT"
+
+
+def _glue_signs(text: str) -> bool:
+    classes = text.translate(_CLASSES)
+    if any(sign in classes for sign in _CASE_SIGNS):
+        return True
+    if "." in classes and _PUNCT_GAP.search(classes):
+        return True
+    return "(" in text and _PANEL_PAIR.search(text) is not None
+
+
 # Where a space is missing: each pattern ends at the gap (a leading class keeps the scan fast).
 _GLUE_POINTS = tuple(
     re.compile(p)
@@ -227,16 +249,27 @@ class WordModel:
         n = len(s)
         best = [0.0] + [math.inf] * n
         back = [0] * (n + 1)
+        known = self.cost.get
+        unknown = [math.inf] * 3 + [self.unknown + _UNKNOWN_PER_CHAR * k for k in range(3, _MAX_UNKNOWN + 1)]
         for end in range(1, n + 1):
+            best_end, back_end = math.inf, 0
             for start in range(max(0, end - _MAX_WORD), end):
-                if best[start] == math.inf:
+                before = best[start]
+                if before == math.inf:
                     continue
-                cost = self.word_cost(s[start:end])
+                piece = s[start:end]
+                cost = known(piece)
                 if cost is None:
-                    cost = self._unknown_cost(run, start, end)
-                cost += best[start] + _PIECE_COST
-                if cost < best[end]:
-                    best[end], back[end] = cost, start
+                    cost = self.word_cost(piece) if piece[-1] == "s" else None
+                    if cost is None:
+                        length = end - start
+                        cost = unknown[length] if length <= _MAX_UNKNOWN else math.inf
+                        if start == 0 and length == 1 and run[0].isupper():
+                            cost = _PANEL_LETTER_COST
+                cost += before
+                if cost < best_end:
+                    best_end, back_end = cost, start
+            best[end], back[end] = best_end + _PIECE_COST, back_end
         whole = self.word_cost(s)
         if best[n] >= (whole if whole is not None else self._unknown_cost(run, 0, n)) + _PIECE_COST:
             return []
@@ -269,21 +302,30 @@ class TextRepairer:
 
     def __call__(self, text: str) -> Repaired | None:
         """The repaired text, or None when ``text`` shows no damage (the common, fast case)."""
-        rep = Repaired.identity(text)
+        rep: Repaired | None = None
+
+        def apply(edits: list[Edit]) -> None:
+            nonlocal rep
+            if edits:
+                rep = (rep or Repaired.identity(text)).edited(edits)
+
         if not text.isascii() or _SUSPECT_ASCII.search(text):
-            rep = rep.edited(_mojibake_edits(rep.text))
-            rep = rep.edited([(m.start(), m.end(), _CHARS[m.group()]) for m in _CHAR_RE.finditer(rep.text)])
-        if _ODD_SPACE.search(rep.text):
-            rep = rep.edited(self._line_hyphens(rep.text))
-            rep = rep.edited([(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(rep.text)])
-        if "- " in rep.text or " -" in rep.text:
-            rep = rep.edited([(m.start(), m.end(), "") for m in _HYPHEN_GAP.finditer(rep.text)])
-        if _GLUE_SIGNS.search(rep.text) or any(run.group() not in self.words for run in _LONG_RUN.finditer(rep.text)):
-            points = {m.end() for pattern in _GLUE_POINTS for m in pattern.finditer(rep.text)}
-            points |= {p for m in _PANEL_PAIR.finditer(rep.text) for p in m.span(1)}
-            rep = rep.edited([(p, p, " ") for p in sorted(points)])
-            rep = rep.edited(self._word_cuts(rep.text))
-        return None if rep.text == text else rep
+            apply(_mojibake_edits(text))
+            now = rep.text if rep else text
+            apply([(m.start(), m.end(), _CHARS[m.group()]) for m in _CHAR_RE.finditer(now)])
+        if _ODD_SPACE.search(rep.text if rep else text):
+            apply(self._line_hyphens(rep.text if rep else text))
+            apply([(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(rep.text if rep else text)])
+        now = rep.text if rep else text
+        if "- " in now or " -" in now:
+            apply([(m.start(), m.end(), "") for m in _HYPHEN_GAP.finditer(now)])
+        now = rep.text if rep else text
+        if _glue_signs(now) or any(run.group() not in self.words for run in _LONG_RUN.finditer(now)):
+            points = {m.end() for pattern in _GLUE_POINTS for m in pattern.finditer(now)}
+            points |= {p for m in _PANEL_PAIR.finditer(now) for p in m.span(1)}
+            apply([(p, p, " ") for p in sorted(points)])
+            apply(self._word_cuts(rep.text if rep else text))
+        return rep if rep is not None and rep.text != text else None
 
     def _line_hyphens(self, text: str) -> list[Edit]:
         """``consoli-⏎dation`` → ``consolidation``; ``ground-⏎glass`` keeps its hyphen."""
