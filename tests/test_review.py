@@ -91,7 +91,7 @@ def test_push_creates_tasks_with_predictions_and_is_idempotent(env, sdk, records
     first = cli("push", str(mined), "--project", project_name, "--json")
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["created"] == 4
-    project, tasks = project_tasks(sdk, project_name)
+    _, tasks = project_tasks(sdk, project_name)
     assert len(tasks) == 4
     by_id = {t.data["id"]: t for t in tasks}
     prediction = by_id["img-2.png"].predictions[0]

@@ -118,7 +118,7 @@ def pull_command(
     from ctlabel.io import check_outputs
     from ctlabel.review.pull import pull, tasks_from_export, tasks_from_server, with_records
 
-    def run() -> "PullSummary":
+    def run() -> PullSummary:
         check_outputs([output], [from_export, records])
         if from_export is not None:
             tasks = tasks_from_export(from_export)
