@@ -121,8 +121,8 @@ def pull_command(
     def run() -> PullSummary:
         check_outputs([output], [from_export, records])
         if from_export is not None:
-            tasks = tasks_from_export(from_export)
-            return pull(with_records(tasks, records) if records else tasks, output)
+            exported = tasks_from_export(from_export)
+            return pull(with_records(exported, records) if records else exported, output)
         if not project:
             raise CtlabelError("give --project (or --from-export FILE)")
         tasks, notes = tasks_from_server(connect(url, api_key), project, ledger)
