@@ -4,6 +4,7 @@ highlighted evidence, the pre-ticked choices; a click and Submit come back throu
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +18,10 @@ from ctlabel.cli.main import app
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "annotations" / "sample"
+# The README's screenshot is refreshed only when asked (CTLABEL_UPDATE_SCREENSHOT=1), so a test
+# run leaves the checkout as it was.
 SCREENSHOT = ROOT / "docs" / "img" / "review-task.png"
+UPDATE_SCREENSHOT = os.environ.get("CTLABEL_UPDATE_SCREENSHOT") == "1"
 RECORD = "demo01-p3-1%1.png"  # panel B: consolidation with air bronchograms, COVID-19 named
 runner = CliRunner()
 
@@ -100,9 +104,10 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
     )
     assert ticked["COVID"] and not ticked["NonCOVID"] and not ticked["Uncertain"]
     assert {c for c in ("GGO", "Csld", "CrPa", "AirBr", "InSepThi") if ticked[c]} == set(positives)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(tmp_path / "review-task.png"))
-    shutil.copyfile(tmp_path / "review-task.png", SCREENSHOT)
+    assert (tmp_path / "review-task.png").stat().st_size > 10_000
+    if UPDATE_SCREENSHOT:
+        shutil.copyfile(tmp_path / "review-task.png", SCREENSHOT)
 
     # untick one lesion and submit
     dropped = positives[-1]
