@@ -53,20 +53,44 @@ def start_server(tmp: Path, files_root: Path, database: str | None = None) -> La
     require_label_studio()
     cache = tmp / "cache"
     output = tmp / "server.out"
-    command = [sys.executable, "-m", "ctlabel", "review", "server", "--data-dir", str(tmp / "ls"),
-               "--files-root", str(files_root), "--port", str(free_port())]
+    command = [
+        sys.executable,
+        "-m",
+        "ctlabel",
+        "review",
+        "server",
+        "--data-dir",
+        str(tmp / "ls"),
+        "--files-root",
+        str(files_root),
+        "--port",
+        str(free_port()),
+    ]
     if database:
         command += ["--database", database]
-    proc = subprocess.Popen(command, env=dict(os.environ, CTLABEL_CACHE=str(cache), COLUMNS="200"),
-                            stdout=output.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        env=dict(os.environ, CTLABEL_CACHE=str(cache), COLUMNS="200"),
+        stdout=output.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.time() + START_S
     while time.time() < deadline:
         text = output.read_text()
         exports = dict(re.findall(r"^export (LABEL_STUDIO_\w+)=(\S+)$", text, re.M))
         if len(exports) == 2:
             creds = json.loads((tmp / "ls" / "ctlabel-credentials.json").read_text())
-            return LabelStudioServer(exports["LABEL_STUDIO_URL"], exports["LABEL_STUDIO_API_KEY"], creds["username"],
-                                     creds["password"], cache, files_root, output, proc)
+            return LabelStudioServer(
+                exports["LABEL_STUDIO_URL"],
+                exports["LABEL_STUDIO_API_KEY"],
+                creds["username"],
+                creds["password"],
+                cache,
+                files_root,
+                output,
+                proc,
+            )
         if proc.poll() is not None:
             raise RuntimeError(f"ctlabel review server exited with {proc.returncode}:\n{text[-2000:]}")
         time.sleep(1)
@@ -89,12 +113,15 @@ def stop_server(proc: subprocess.Popen) -> int:
 def postgres_database(admin_url: str | None) -> str:
     """A fresh database on the PostgreSQL server at ``admin_url`` (``$CTLABEL_TEST_POSTGRES``)."""
     if not admin_url:
-        pytest.skip("POSTGRESQL TESTS SKIPPED: CTLABEL_TEST_POSTGRES is not set (.ci/run starts Debian's postgresql and sets it)")
+        pytest.skip(
+            "POSTGRESQL TESTS SKIPPED: CTLABEL_TEST_POSTGRES is not set (.ci/run starts Debian's postgresql and sets it)"
+        )
     if not shutil.which("psql"):
         pytest.skip("POSTGRESQL TESTS SKIPPED: no psql client (apt-get install postgresql)")
     name = f"ctlabel_test_{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        ["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"], capture_output=True, text=True
+    )
     if made.returncode != 0:
         pytest.skip(f"POSTGRESQL TESTS SKIPPED: cannot create a database at {admin_url}: {made.stderr.strip()[:300]}")
     return admin_url.rsplit("/", 1)[0] + "/" + name

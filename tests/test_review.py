@@ -75,10 +75,14 @@ def annotate(sdk, task_id, user_id, covid=None, lesions=(), cancelled=False, not
     result = []
     if covid:
         result.append({"from_name": "covid", "to_name": "caption", "type": "choices", "value": {"choices": [covid]}})
-    result.append({"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": list(lesions)}})
+    result.append(
+        {"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": list(lesions)}}
+    )
     if note:
         result.append({"from_name": "note", "to_name": "caption", "type": "textarea", "value": {"text": [note]}})
-    sdk.annotations.create(id=task_id, result=[] if cancelled else result, completed_by=user_id, was_cancelled=cancelled)
+    sdk.annotations.create(
+        id=task_id, result=[] if cancelled else result, completed_by=user_id, was_cancelled=cancelled
+    )
 
 
 def user(sdk, name):
@@ -127,7 +131,9 @@ def test_interrupted_push_resumes_without_duplicates(env, records, tmp_path, pro
     def drop_second_batch(self, project_id, tasks):
         calls["n"] += 1
         if calls["n"] == 2:  # the connection drops mid-push (a fault a real server cannot be made to cause)
-            raise CtlabelError("Label Studio dropped the connection (RemoteProtocolError); run the command again to resume")
+            raise CtlabelError(
+                "Label Studio dropped the connection (RemoteProtocolError); run the command again to resume"
+            )
         return real_import(self, project_id, tasks)
 
     monkeypatch.setattr(Server, "import_tasks", drop_second_batch)
@@ -182,8 +188,12 @@ def test_pull_applies_people_majority_ties_and_skips(env, sdk, records, tmp_path
 
     # the offline path: a Label Studio JSON export gives the same records
     project = next(p for p in sdk.projects.list() if p.title == project_name)
-    export = httpx.get(f"{env.url}/api/projects/{project.id}/export", params={"exportType": "JSON", "download_all_tasks": "true"},
-                       headers={"Authorization": f"Token {env.token}"}, timeout=60).json()
+    export = httpx.get(
+        f"{env.url}/api/projects/{project.id}/export",
+        params={"exportType": "JSON", "download_all_tasks": "true"},
+        headers={"Authorization": f"Token {env.token}"},
+        timeout=60,
+    ).json()
     export_file = tmp_path / "export.json"
     export_file.write_text(json.dumps(export))
     offline = tmp_path / "offline.jsonl"

@@ -30,14 +30,22 @@ runner = CliRunner()
 def browser():
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
-        pytest.skip("BROWSER TEST SKIPPED: no chromium/chromedriver (apt-get install chromium chromium-driver; .ci/run does)")
+        pytest.skip(
+            "BROWSER TEST SKIPPED: no chromium/chromedriver (apt-get install chromium chromium-driver; .ci/run does)"
+        )
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1500"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1500",
+    ):
         options.add_argument(arg)
     try:
         chrome = webdriver.Chrome(service=Service(driver), options=options)
@@ -66,10 +74,29 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
     monkeypatch.delenv("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", raising=False)
     mined = tmp_path / "mined.jsonl"
-    mine = runner.invoke(app, ["mine", "captions", str(SAMPLE / "captions.csv"), "-o", str(mined), "--id-col", "image",
-                               "--image-col", "image", "--text-col", "caption", "--text-col", "report"])
+    mine = runner.invoke(
+        app,
+        [
+            "mine",
+            "captions",
+            str(SAMPLE / "captions.csv"),
+            "-o",
+            str(mined),
+            "--id-col",
+            "image",
+            "--image-col",
+            "image",
+            "--text-col",
+            "caption",
+            "--text-col",
+            "report",
+        ],
+    )
     assert mine.exit_code == 0, mine.output
-    push = runner.invoke(app, ["review", "push", str(mined), "--project", "browser", "--images", str(SAMPLE / "images" / "covid"), "--json"])
+    push = runner.invoke(
+        app,
+        ["review", "push", str(mined), "--project", "browser", "--images", str(SAMPLE / "images" / "covid"), "--json"],
+    )
     assert push.exit_code == 0, push.output
     assert json.loads(push.stdout)["created"] == 12 and not json.loads(push.stdout)["notes"]
     record = next(r for r in map(json.loads, mined.read_text().splitlines()) if r["id"] == RECORD)
@@ -89,7 +116,9 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
     browser.get(f"{label_studio.url}/projects/{project.id}/data?task={task.id}")
 
     # the CT image has loaded in the task's image pane
-    width = wait_for(browser, "const i = document.querySelector('.ctl-image img'); return i && i.complete && i.naturalWidth")
+    width = wait_for(
+        browser, "const i = document.querySelector('.ctl-image img'); return i && i.complete && i.naturalWidth"
+    )
     assert width > 0
     # every evidence span is highlighted with its label(s)
     wait_for(browser, f"return document.querySelectorAll('.htx-highlight').length >= {len(spans)}")
@@ -97,7 +126,9 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
         "return Array.from(document.querySelectorAll('.htx-highlight')).map(e => [e.textContent, e.dataset.label])"
     )
     for span in spans:
-        assert any(text == span["text"] and label.split(":", 1)[1].split(",") == span["labels"] for text, label in shown), (span, shown)
+        assert any(
+            text == span["text"] and label.split(":", 1)[1].split(",") == span["labels"] for text, label in shown
+        ), (span, shown)
     # the choices are pre-ticked as the record says
     ticked = browser.execute_script(
         "return Object.fromEntries(Array.from(document.querySelectorAll('input.ant-checkbox-input')).map(e => [e.name, e.checked]))"
@@ -111,7 +142,9 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
 
     # untick one lesion and submit
     dropped = positives[-1]
-    browser.execute_script(f"document.querySelector('input.ant-checkbox-input[name={dropped}]').closest('label').click()")
+    browser.execute_script(
+        f"document.querySelector('input.ant-checkbox-input[name={dropped}]').closest('label').click()"
+    )
     wait_for(browser, f"return !document.querySelector('input.ant-checkbox-input[name={dropped}]').checked", 10)
     submit = next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Submit")
     submit.click()
@@ -123,7 +156,9 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
     pull = runner.invoke(app, ["review", "pull", "--project", "browser", "-o", str(out), "--json"])
     assert pull.exit_code == 0, pull.output
     reviewed = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}[RECORD]
-    assert reviewed["provenance"]["source"] == "human" and reviewed["provenance"]["annotators"] == [label_studio.username]
+    assert reviewed["provenance"]["source"] == "human" and reviewed["provenance"]["annotators"] == [
+        label_studio.username
+    ]
     assert reviewed["lesions"][dropped]["state"] == "negative"
     assert all(reviewed["lesions"][c]["state"] == "positive" for c in positives if c != dropped)
     assert reviewed["covid"]["state"] == "positive"

@@ -40,8 +40,12 @@ def records_file(path: Path, images: dict[str, str]) -> Path:
 
 def task_images(server, title: str) -> dict[str, dict]:
     client = httpx.Client(base_url=server.url, headers={"Authorization": f"Token {server.token}"}, timeout=60)
-    project = next(p for p in client.get("/api/projects", params={"page_size": 1000}).json()["results"] if p["title"] == title)
-    tasks = client.get("/api/tasks", params={"project": project["id"], "fields": "all", "page_size": 100}).json()["tasks"]
+    project = next(
+        p for p in client.get("/api/projects", params={"page_size": 1000}).json()["results"] if p["title"] == title
+    )
+    tasks = client.get("/api/tasks", params={"project": project["id"], "fields": "all", "page_size": 100}).json()[
+        "tasks"
+    ]
     out = {}
     for task in tasks:
         data = task["data"]
@@ -63,7 +67,9 @@ def test_without_a_files_root_images_are_uploaded_once_and_a_missing_one_is_note
     scans = tmp_path / "scans"
     first, second = scan(scans / "p1.png", 40), scan(scans / "sub" / "p2.png", 200)
     mined = records_file(tmp_path / "mined.jsonl", {"a": "p1.png", "b": "sub/p2.png", "c": "lost.png", "d": None})
-    result = runner.invoke(app, ["review", "push", str(mined), "--project", "uploads", "--images", str(scans), "--json"])
+    result = runner.invoke(
+        app, ["review", "push", str(mined), "--project", "uploads", "--images", str(scans), "--json"]
+    )
     assert result.exit_code == 0, result.output
     notes = json.loads(result.stdout)["notes"]
     assert len(notes) == 1 and notes[0].startswith("c: image ") and "lost.png" in notes[0]

@@ -19,10 +19,20 @@ runner = CliRunner()
 def test_database_settings():
     assert database_env(None) == database_env("sqlite") == {"DJANGO_DB": "sqlite"}
     env = database_env("postgresql://anna:s%40cret@db.example:5433/labels")
-    assert env == {"DJANGO_DB": "default", "POSTGRE_NAME": "labels", "POSTGRE_USER": "anna", "POSTGRE_HOST": "db.example",
-                   "POSTGRE_PORT": "5433", "POSTGRE_PASSWORD": "s@cret"}
+    assert env == {
+        "DJANGO_DB": "default",
+        "POSTGRE_NAME": "labels",
+        "POSTGRE_USER": "anna",
+        "POSTGRE_HOST": "db.example",
+        "POSTGRE_PORT": "5433",
+        "POSTGRE_PASSWORD": "s@cret",
+    }
     socket = database_env("postgres://bob@/team?host=/run/postgresql")
-    assert (socket["POSTGRE_HOST"], socket["POSTGRE_USER"], socket["POSTGRE_PORT"]) == ("/run/postgresql", "bob", "5432")
+    assert (socket["POSTGRE_HOST"], socket["POSTGRE_USER"], socket["POSTGRE_PORT"]) == (
+        "/run/postgresql",
+        "bob",
+        "5432",
+    )
     for bad in ("mysql://u@h/db", "postgresql://u@h/", "labels.db"):
         with pytest.raises(CtlabelError, match="expected sqlite or postgresql://"):
             database_env(bad)
@@ -50,7 +60,9 @@ def test_start_stop_on_ctrl_c_and_restart_with_the_same_token(tmp_path, monkeypa
     first = start_server(tmp_path, images)
     try:
         monkeypatch.setenv("CTLABEL_CACHE", str(first.cache))
-        whoami = httpx.get(f"{first.url}/api/current-user/whoami", headers={"Authorization": f"Token {first.token}"}, timeout=30)
+        whoami = httpx.get(
+            f"{first.url}/api/current-user/whoami", headers={"Authorization": f"Token {first.token}"}, timeout=30
+        )
         assert whoami.status_code == 200 and whoami.json()["email"] == first.username
         assert files_root_for(first.url) == images.resolve()  # what push reads to link images
     finally:
@@ -63,7 +75,9 @@ def test_start_stop_on_ctrl_c_and_restart_with_the_same_token(tmp_path, monkeypa
     again = start_server(tmp_path, images)
     try:
         assert again.token == first.token and again.password == first.password
-        whoami = httpx.get(f"{again.url}/api/current-user/whoami", headers={"Authorization": f"Token {again.token}"}, timeout=30)
+        whoami = httpx.get(
+            f"{again.url}/api/current-user/whoami", headers={"Authorization": f"Token {again.token}"}, timeout=30
+        )
         assert whoami.status_code == 200
     finally:
         assert stop_server(again.proc) == 0

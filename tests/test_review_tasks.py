@@ -1,6 +1,5 @@
 """Records → tasks and back without a server: image links, text offsets, resolution rules."""
 
-
 from ctlabel.review.push import ImageLinks
 from ctlabel.review.tasks import resolve, to_task
 
@@ -11,16 +10,26 @@ def test_image_links(tmp_path):
     (tmp_path / "out" / "figures").mkdir(parents=True)
     (tmp_path / "out" / "figures" / "a b.png").write_bytes(b"png")
     record = {"id": "r1", "image": "figures/a b.png"}
-    assert ImageLinks(tmp_path, url_prefix="https://img.example/ct").url(record) == ("https://img.example/ct/figures/a%20b.png", None)
+    assert ImageLinks(tmp_path, url_prefix="https://img.example/ct").url(record) == (
+        "https://img.example/ct/figures/a%20b.png",
+        None,
+    )
     links = ImageLinks(tmp_path / "out", local_root=tmp_path)
     assert links.url(record) == ("/data/local-files/?d=out/figures/a%20b.png", None)
     assert links.url({"id": "r2", "image": None}) == (None, None)
     url, note = links.url({"id": "r3", "image": "figures/gone.png"})
     assert url is None and "figures/gone.png" in note
     assert len(links.missing) == 1 and links.missing[0].startswith("r3: image ")
-    task = to_task({**record, "texts": [], "covid": {"state": "absent", "evidence": []},
-                    "lesions": {c: {"state": "absent", "evidence": []} for c in ("GGO", "Csld", "CrPa", "AirBr", "InSepThi")}},
-                   None, note)
+    task = to_task(
+        {
+            **record,
+            "texts": [],
+            "covid": {"state": "absent", "evidence": []},
+            "lesions": {c: {"state": "absent", "evidence": []} for c in ("GGO", "Csld", "CrPa", "AirBr", "InSepThi")},
+        },
+        None,
+        note,
+    )
     assert task["data"]["image_note"] == note and task["data"]["image"] == ""
 
 

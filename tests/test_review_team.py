@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
 from ctlabel.io import dump_record
+from ctlabel.metrics import cohen_kappa
 from ctlabel.review.pull import pull, tasks_from_server
 from ctlabel.review.push import push
 from ctlabel.review.server import Server
-from ctlabel.review.status import cohen_kappa
 from ctlabel.schema import LESIONS, empty_record
 
 pytestmark = pytest.mark.server
@@ -69,7 +69,9 @@ class Annotator:
             result = [{"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": lesions}}]
             for attempt in range(6):
                 try:
-                    answer = self.http.post(f"/api/tasks/{task_id}/annotations/", json={"result": result, "completed_by": self.user_id})
+                    answer = self.http.post(
+                        f"/api/tasks/{task_id}/annotations/", json={"result": result, "completed_by": self.user_id}
+                    )
                 except httpx.HTTPError as exc:
                     self.errors.append(f"{exc.__class__.__name__}")
                 else:
@@ -143,7 +145,8 @@ def test_team_submits_while_push_and_pull_run(server, miner, tmp_path, monkeypat
     for lesion in LESIONS:
         expected = [  # each pair of people on each task, in the order the server lists their annotations
             (int(lesion in chosen[t, x["completed_by"]["email"]]), int(lesion in chosen[t, y["completed_by"]["email"]]))
-            for t in task_ids for x, y in combinations(by_task[t]["annotations"], 2)
+            for t in task_ids
+            for x, y in combinations(by_task[t]["annotations"], 2)
         ]
         assert status["human_vs_human"][lesion]["n"] == FIRST * pairs_per_task == len(expected)
         assert status["human_vs_human"][lesion]["kappa"] == pytest.approx(cohen_kappa(expected))

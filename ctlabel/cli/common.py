@@ -30,8 +30,15 @@ T = TypeVar("T")
 class OneLineUsage(TyperGroup):
     """The command group whose usage errors are one line (``error: … (see 'ctlabel x --help')``), exit 2."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -41,7 +48,11 @@ class OneLineUsage(TyperGroup):
             sys.exit(0)
         except UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "ctlabel"
-            err_console.print(f"[bold red]error:[/] {escape(exc.format_message())} (see '{where} --help')", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(exc.format_message())} (see '{where} --help')",
+                highlight=False,
+                soft_wrap=True,
+            )
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -59,7 +70,9 @@ def guarded(fn: Callable[[], T]) -> T:
         if DEBUG["on"]:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
-        err_console.print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]; nothing half-written was kept")

@@ -31,8 +31,12 @@ def connect(url: str | None, api_key: str | None) -> Server:
 
 @app.command("server")
 def server_command(
-    data_dir: Path | None = typer.Option(None, "--data-dir", help="Label Studio's data (default: ~/.cache/ctlabel/label-studio)."),
-    files_root: Path = typer.Option(Path("."), "--files-root", help="Images below this folder are served to annotators."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Label Studio's data (default: ~/.cache/ctlabel/label-studio)."
+    ),
+    files_root: Path = typer.Option(
+        Path("."), "--files-root", help="Images below this folder are served to annotators."
+    ),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8080, "--port"),
     database: str | None = typer.Option(None, "--database", help="sqlite (default) or postgresql://USER@HOST/DB."),
@@ -44,17 +48,22 @@ def server_command(
     from ctlabel.review import launch
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a TERM stops it like Ctrl-C, even while starting
-    proc, server = guarded(lambda: launch.start((data_dir or cache_dir("label-studio")).resolve(), files_root, host, port, database))
+    proc, server = guarded(
+        lambda: launch.start((data_dir or cache_dir("label-studio")).resolve(), files_root, host, port, database)
+    )
     launch.remember(server)
     console.print(
         f"Label Studio at [bold]{server.url}[/] ({server.database}; data {server.data_dir}; images below {server.files_root}; "
         f"log {server.log})\nlog in as {server.username} / {server.password}\nPaste in the shell where you run ctlabel:",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
     print(f"export LABEL_STUDIO_URL={server.url}\nexport LABEL_STUDIO_API_KEY={server.token}", flush=True)
     try:
         code = proc.wait()
-        err_console.print(f"[bold red]error:[/] Label Studio exited with code {code} (log: {server.log})", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] Label Studio exited with code {code} (log: {server.log})", highlight=False
+        )
         raise typer.Exit(1)
     except KeyboardInterrupt:
         launch.stop(proc)
@@ -69,13 +78,18 @@ def push_command(
     project: str = PROJECT,
     url: str | None = URL,
     api_key: str | None = API_KEY,
-    images: Path | None = typer.Option(None, "--images", help="Folder a record's relative image is in (default: the mined file's)."),
+    images: Path | None = typer.Option(
+        None, "--images", help="Folder a record's relative image is in (default: the mined file's)."
+    ),
     local_files_root: Path | None = typer.Option(
-        None, "--local-files-root",
+        None,
+        "--local-files-root",
         help="The server's local files root (default: from `ctlabel review server`, else $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT); "
         "images elsewhere are uploaded.",
     ),
-    image_url_prefix: str | None = typer.Option(None, "--image-url-prefix", help="Serve images from this URL prefix instead."),
+    image_url_prefix: str | None = typer.Option(
+        None, "--image-url-prefix", help="Serve images from this URL prefix instead."
+    ),
     ledger: Path | None = LEDGER,
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -107,7 +121,9 @@ def pull_command(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the reviewed records (JSONL)."),
     url: str | None = URL,
     api_key: str | None = API_KEY,
-    from_export: Path | None = typer.Option(None, "--from-export", help="Read a Label Studio JSON export instead of the server."),
+    from_export: Path | None = typer.Option(
+        None, "--from-export", help="Read a Label Studio JSON export instead of the server."
+    ),
     records: Path | None = typer.Option(
         None, "--records", help="With --from-export: apply its human decisions to these (re-mined) records."
     ),

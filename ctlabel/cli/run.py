@@ -15,8 +15,12 @@ def run_command(
     only: str | None = typer.Option(None, "--only", help="Run this stage alone."),
     start: str | None = typer.Option(None, "--from", help="Run from this stage on."),
     force: bool = typer.Option(False, "--force", help="Run stages even when their outputs are current."),
-    workdir: Path | None = typer.Option(None, "--workdir", help="Where outputs go (default: the file's [pipeline] workdir)."),
-    set_: list[str] = typer.Option([], "--set", help="Set a pipeline variable: NAME=VALUE (e.g. data=../shared/data/covid-ct)."),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="Where outputs go (default: the file's [pipeline] workdir)."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Set a pipeline variable: NAME=VALUE (e.g. data=../shared/data/covid-ct)."
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run mine → review → export → train as the file says; a stage whose outputs are current is skipped."""
@@ -32,7 +36,9 @@ def run_command(
             key, value = item.split("=", 1)
             overrides[key.strip()] = value
         spec = load_pipeline(pipeline, overrides, workdir.resolve() if workdir else None)
-        return spec, run_pipeline(spec, only, start, force, log=lambda line: err_console.print(line, highlight=False, markup=False))
+        return spec, run_pipeline(
+            spec, only, start, force, log=lambda line: err_console.print(line, highlight=False, markup=False)
+        )
 
     spec, results = guarded(run)
     if json_out:

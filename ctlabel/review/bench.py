@@ -52,10 +52,15 @@ def bench_review(server: Server, push_n: int = 10_000, pull_n: int = 50_000, ann
             start = time.perf_counter()
             more = push(mined, title, server, ledger_file=ledger)
             result["push_more"] = {"tasks": more.created, "seconds": time.perf_counter() - start}
-        tasks: list[Any] = list(islice(server.sdk.tasks.list(project=summary.project_id, page_size=annotate_n), annotate_n))
+        tasks: list[Any] = list(
+            islice(server.sdk.tasks.list(project=summary.project_id, page_size=annotate_n), annotate_n)
+        )
         for task in tasks:
             server.sdk.annotations.create(
-                id=task.id, result=[{"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": ["GGO"]}}]
+                id=task.id,
+                result=[
+                    {"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": ["GGO"]}}
+                ],
             )
         start = time.perf_counter()
         fetched, _ = tasks_from_server(server, title, ledger)

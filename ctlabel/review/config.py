@@ -28,9 +28,13 @@ def check_config(xml: str, where: str) -> None:
     controls = {(el.tag, el.get("name")): el for el in root.iter()}
     covid = controls.get(("Choices", "covid"))
     if covid is None or {c.get("value") for c in covid.iter("Choice")} < set(COVID_CHOICES.values()):
-        raise CtlabelError(f"{where}: the labeling config lacks <Choices name=\"covid\"> with COVID, NonCOVID, Uncertain")
+        raise CtlabelError(f'{where}: the labeling config lacks <Choices name="covid"> with COVID, NonCOVID, Uncertain')
     lesions = controls.get(("Choices", "lesions"))
-    if lesions is None or lesions.get("choice") != "multiple" or {c.get("value") for c in lesions.iter("Choice")} < set(LESIONS):
+    if (
+        lesions is None
+        or lesions.get("choice") != "multiple"
+        or {c.get("value") for c in lesions.iter("Choice")} < set(LESIONS)
+    ):
         raise CtlabelError(
-            f"{where}: the labeling config lacks <Choices name=\"lesions\" choice=\"multiple\"> with {', '.join(LESIONS)}"
+            f'{where}: the labeling config lacks <Choices name="lesions" choice="multiple"> with {", ".join(LESIONS)}'
         )

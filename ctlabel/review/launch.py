@@ -55,7 +55,9 @@ def find_binary() -> str:
     for venv in (Path(sys.prefix).parent / ".ls-venv", Path.cwd() / ".ls-venv"):
         if (venv / "bin" / "label-studio").is_file():
             return str(venv / "bin" / "label-studio")
-    raise CtlabelError(f"Label Studio is not installed; install it in its own venv: {INSTALL} (or set LABEL_STUDIO_BIN)")
+    raise CtlabelError(
+        f"Label Studio is not installed; install it in its own venv: {INSTALL} (or set LABEL_STUDIO_BIN)"
+    )
 
 
 def database_env(database: str | None) -> dict[str, str]:
@@ -97,7 +99,9 @@ def credentials(data_dir: Path) -> dict[str, str]:
     return created
 
 
-def start(data_dir: Path, files_root: Path, host: str, port: int, database: str | None, wait_s: float = 600) -> tuple[subprocess.Popen, LocalServer]:
+def start(
+    data_dir: Path, files_root: Path, host: str, port: int, database: str | None, wait_s: float = 600
+) -> tuple[subprocess.Popen, LocalServer]:
     """Start Label Studio and return once it answers with the admin's token."""
     db_env = database_env(database)
     if not files_root.is_dir():
@@ -122,11 +126,22 @@ def start(data_dir: Path, files_root: Path, host: str, port: int, database: str 
     log = data_dir / "label-studio.log"
     proc = subprocess.Popen(
         [binary, "start", "--no-browser", "--host", host, "--port", str(port), "--data-dir", str(data_dir / "data")],
-        env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://{host}:{port}"
-    server = LocalServer(url, creds["token"], creds["username"], creds["password"], data_dir, files_root.resolve(),
-                         "sqlite" if db_env["DJANGO_DB"] == "sqlite" else re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", str(database)), log)
+    server = LocalServer(
+        url,
+        creds["token"],
+        creds["username"],
+        creds["password"],
+        data_dir,
+        files_root.resolve(),
+        "sqlite" if db_env["DJANGO_DB"] == "sqlite" else re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", str(database)),
+        log,
+    )
     try:
         _wait(proc, server, wait_s)
     except BaseException:
@@ -142,12 +157,18 @@ def _wait(proc: subprocess.Popen, server: LocalServer, wait_s: float) -> None:
             tail = server.log.read_text(errors="replace").strip().splitlines()[-1:] or ["(empty log)"]
             raise CtlabelError(f"Label Studio exited with code {proc.returncode}: {tail[0][:300]} (log: {server.log})")
         try:
-            answer = httpx.get(f"{server.url}/api/current-user/whoami", headers={"Authorization": f"Token {server.token}"}, timeout=5)
+            answer = httpx.get(
+                f"{server.url}/api/current-user/whoami", headers={"Authorization": f"Token {server.token}"}, timeout=5
+            )
         except httpx.HTTPError:
             answer = None
         if answer is not None and answer.status_code == 200:
             return
-        if answer is not None and answer.status_code in (401, 403) and httpx.get(f"{server.url}/health", timeout=5).status_code == 200:
+        if (
+            answer is not None
+            and answer.status_code in (401, 403)
+            and httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+        ):
             raise CtlabelError(
                 f"Label Studio at {server.url} refuses the token in {server.data_dir}/ctlabel-credentials.json "
                 "(its database has another admin: use the data dir that created it)"
@@ -196,7 +217,11 @@ def _write_state(state: dict[str, dict[str, str]]) -> None:
 
 def remember(server: LocalServer) -> None:
     state = _read_state()
-    state[_key(server.url)] = {"files_root": str(server.files_root), "data_dir": str(server.data_dir), "pid": str(os.getpid())}
+    state[_key(server.url)] = {
+        "files_root": str(server.files_root),
+        "data_dir": str(server.data_dir),
+        "pid": str(os.getpid()),
+    }
     _write_state(state)
 
 

@@ -34,7 +34,14 @@ def synced_ledger(server: Server, project_id: int, ledger_file: Path | None = No
             notes.append(f"task {task.get('id')}: not pushed by ctlabel (no record in its data); ignored")
             continue
         if record["id"] in entries:
-            notes.append(f"record {record['id']!r} is in tasks {entries[record['id']]['task_id']} and {task['id']}; the later one is used")
-        entries[record["id"]] = {"id": record["id"], "task_id": task["id"], "hash": record_hash(record), "record": record}
+            notes.append(
+                f"record {record['id']!r} is in tasks {entries[record['id']]['task_id']} and {task['id']}; the later one is used"
+            )
+        entries[record["id"]] = {
+            "id": record["id"],
+            "task_id": task["id"],
+            "hash": record_hash(record),
+            "record": record,
+        }
     ledger.rewrite(list(entries.values()))
     return ledger, notes

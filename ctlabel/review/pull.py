@@ -60,7 +60,9 @@ def with_records(tasks: Iterator[dict[str, Any]], records_path: str | Path) -> I
         yield {"data": {"record": record}, "annotations": annotations.get(record["id"], [])}
 
 
-def tasks_from_server(server: Server, title: str, ledger_file: Path | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def tasks_from_server(
+    server: Server, title: str, ledger_file: Path | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Every pushed task: annotated ones read from the server, the others from the ledger."""
     project = open_project(server, title)
     ledger, notes = synced_ledger(server, project.id, ledger_file)
@@ -74,7 +76,9 @@ def tasks_from_server(server: Server, title: str, ledger_file: Path | None = Non
     return tasks, notes
 
 
-def pull(tasks: list[dict[str, Any]] | Iterator[dict[str, Any]], output: str | Path, notes: list[str] | None = None) -> PullSummary:
+def pull(
+    tasks: list[dict[str, Any]] | Iterator[dict[str, Any]], output: str | Path, notes: list[str] | None = None
+) -> PullSummary:
     summary = PullSummary(notes=list(notes or []))
     with atomic_write(output) as out:
         for task in tasks:

@@ -163,8 +163,12 @@ def push(
         batch = new[start : start + BATCH]
         task_ids = server.import_tasks(project.id, [to_task(r, *links.url(r)) for r in batch])
         if len(task_ids) != len(batch):
-            raise CtlabelError(f"Label Studio created {len(task_ids)} tasks for {len(batch)} records; push again to reconcile")
-        ledger.add([{"id": r["id"], "task_id": t, "hash": record_hash(r), "record": r} for r, t in zip(batch, task_ids)])
+            raise CtlabelError(
+                f"Label Studio created {len(task_ids)} tasks for {len(batch)} records; push again to reconcile"
+            )
+        ledger.add(
+            [{"id": r["id"], "task_id": t, "hash": record_hash(r), "record": r} for r, t in zip(batch, task_ids)]
+        )
         links.save()
         summary.created += len(batch)
         if progress:

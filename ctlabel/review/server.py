@@ -54,7 +54,9 @@ class Server:
         except ValueError:
             parts = urlparse("")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CtlabelError(f"--url {url!r} (or $LABEL_STUDIO_URL): not an http(s) address like http://localhost:8080")
+            raise CtlabelError(
+                f"--url {url!r} (or $LABEL_STUDIO_URL): not an http(s) address like http://localhost:8080"
+            )
         return cls(url, api_key or os.environ.get("LABEL_STUDIO_API_KEY"))
 
     def call(self, fn, *args, **kwargs):
@@ -64,11 +66,15 @@ class Server:
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise CtlabelError(f"cannot reach Label Studio at {self.url} (is it running? see docs/review.md)") from None
         except (httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
-            raise CtlabelError(f"Label Studio at {self.url} dropped the connection ({exc.__class__.__name__}); run the command again to resume") from None
+            raise CtlabelError(
+                f"Label Studio at {self.url} dropped the connection ({exc.__class__.__name__}); run the command again to resume"
+            ) from None
         except ApiError as exc:
             if exc.status_code in (401, 403):
                 raise CtlabelError(f"Label Studio at {self.url} refused the API key (HTTP {exc.status_code})") from None
-            raise CtlabelError(f"Label Studio at {self.url} answered HTTP {exc.status_code}: {str(exc.body)[:200]}") from None
+            raise CtlabelError(
+                f"Label Studio at {self.url} answered HTTP {exc.status_code}: {str(exc.body)[:200]}"
+            ) from None
 
     def get_json(self, path: str, **params: Any) -> Any:
         return self._http("GET", path, params=params)
@@ -92,7 +98,9 @@ class Server:
         a project with one data key, so not into the review projects); made when missing."""
         if self._uploads_project is None:
             project = self.find_project(UPLOADS_PROJECT) or self.call(
-                self.sdk.projects.create, title=UPLOADS_PROJECT, label_config=UPLOADS_CONFIG,
+                self.sdk.projects.create,
+                title=UPLOADS_PROJECT,
+                label_config=UPLOADS_CONFIG,
                 description="Images uploaded by ctlabel review push for the tasks of the review projects; not for labeling.",
             )
             self._uploads_project = int(project.id)
@@ -102,8 +110,12 @@ class Server:
         """Upload one file (no task made); its URL on the server."""
         project_id = self.uploads_project()
         with path.open("rb") as fh:
-            body = self._http("POST", f"/api/projects/{project_id}/import", params={"commit_to_project": "false"},
-                              files={"file": (path.name, fh)})
+            body = self._http(
+                "POST",
+                f"/api/projects/{project_id}/import",
+                params={"commit_to_project": "false"},
+                files={"file": (path.name, fh)},
+            )
         ids = body.get("file_upload_ids") or []
         uploads = self._http("GET", f"/api/projects/{project_id}/file-uploads", params={"ids": json.dumps(ids)})
         names = [u["file"] for u in uploads if u.get("id") in ids]
@@ -113,26 +125,43 @@ class Server:
 
     def local_storages(self, project_id: int) -> list[Path]:
         """Folders whose files the project's tasks may show (its local-files storages)."""
-        return [Path(st["path"]) for st in self._http("GET", "/api/storages/localfiles/", params={"project": project_id}) if st.get("path")]
+        return [
+            Path(st["path"])
+            for st in self._http("GET", "/api/storages/localfiles/", params={"project": project_id})
+            if st.get("path")
+        ]
 
     def add_local_storage(self, project_id: int, folder: Path) -> None:
         """Let the project's tasks show files below ``folder`` (a storage that is never synced)."""
-        self._http("POST", "/api/storages/localfiles/", json={
-            "project": project_id, "path": str(folder), "title": f"ctlabel images {folder.name}", "use_blob_urls": False,
-        })
+        self._http(
+            "POST",
+            "/api/storages/localfiles/",
+            json={
+                "project": project_id,
+                "path": str(folder),
+                "title": f"ctlabel images {folder.name}",
+                "use_blob_urls": False,
+            },
+        )
 
     def find_project(self, title: str) -> Any | None:
         """The project with this title; None when there is none; an error when there are several."""
         matches = [p for p in self.call(lambda: list(self.sdk.projects.list(page_size=1000))) if p.title == title]
         if len(matches) > 1:
             ids = ", ".join(str(p.id) for p in matches)
-            raise CtlabelError(f"{len(matches)} Label Studio projects are titled {title!r} (ids {ids}); rename all but one")
+            raise CtlabelError(
+                f"{len(matches)} Label Studio projects are titled {title!r} (ids {ids}); rename all but one"
+            )
         return self.call(self.sdk.projects.get, id=matches[0].id) if matches else None
 
     def create_project(self, title: str, label_config: str, instructions: str) -> Any:
         return self.call(
-            self.sdk.projects.create, title=title, label_config=label_config,
-            expert_instruction=instructions, show_instruction=True, description="Created by ctlabel review push",
+            self.sdk.projects.create,
+            title=title,
+            label_config=label_config,
+            expert_instruction=instructions,
+            show_instruction=True,
+            description="Created by ctlabel review push",
         )
 
     def import_tasks(self, project_id: int, tasks: list[dict[str, Any]]) -> list[int]:

@@ -6,21 +6,9 @@ from collections import Counter
 from itertools import combinations
 from typing import Any
 
+from ctlabel.metrics import cohen_kappa
 from ctlabel.review.tasks import annotation_votes, annotator_of, resolve, valid_annotations
 from ctlabel.schema import LABELS, POSITIVE, label_of
-
-
-def cohen_kappa(pairs: list[tuple[int, int]]) -> float | None:
-    """Cohen's kappa of two binary raters; None without pairs."""
-    if not pairs:
-        return None
-    n = len(pairs)
-    agree = sum(a == b for a, b in pairs) / n
-    pa, pb = sum(a for a, _ in pairs) / n, sum(b for _, b in pairs) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    if expected == 1:
-        return 1.0 if agree == 1 else 0.0
-    return (agree - expected) / (1 - expected)
 
 
 def review_status(tasks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -46,7 +34,9 @@ def review_status(tasks: list[dict[str, Any]]) -> dict[str, Any]:
             if reviewed["provenance"]["labels"].get(label) == "human":
                 machine_human[label].append((m, h))
                 if m != h:
-                    rules = [e["rule"].split(" | ")[0] for e in label_of(machine, label)["evidence"]] or [f"{label}: (no mention)"]
+                    rules = [e["rule"].split(" | ")[0] for e in label_of(machine, label)["evidence"]] or [
+                        f"{label}: (no mention)"
+                    ]
                     overruled.update(f"{rule} → {'rejected' if m else 'added'}" for rule in set(rules))
             votes = [int(b[label] == POSITIVE) for b in ballots if label in b]
             human_human[label].extend(combinations(votes, 2))

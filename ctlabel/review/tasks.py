@@ -77,13 +77,20 @@ def prediction(record: dict[str, Any], where: dict[str, tuple[str, int]] | None 
             field, offset = where[ev["source"]]
             tags = [SPAN_LABEL["other"] if "other:" in ev["rule"].split(" | ")[0] else SPAN_LABEL[label]]
             tags += {NEGATIVE: ["negated"], UNCERTAIN: ["uncertain"]}.get(ev["state"], [])
-            result.append({
-                "id": f"{label}-{k}",
-                "from_name": f"{field}_evidence",
-                "to_name": field,
-                "type": "labels",
-                "value": {"start": ev["start"] + offset, "end": ev["end"] + offset, "text": ev["text"], "labels": tags},
-            })
+            result.append(
+                {
+                    "id": f"{label}-{k}",
+                    "from_name": f"{field}_evidence",
+                    "to_name": field,
+                    "type": "labels",
+                    "value": {
+                        "start": ev["start"] + offset,
+                        "end": ev["end"] + offset,
+                        "text": ev["text"],
+                        "labels": tags,
+                    },
+                }
+            )
     return {"model_version": model_version(record), "score": float(record.get("confidence", 1.0)), "result": result}
 
 
@@ -155,13 +162,15 @@ def resolve(task: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             top = entry["state"]
         entry["state"] = top
         labels_source[label] = "human"
-    provenance.update({
-        "source": "human",
-        "annotators": sorted({annotator_of(a) for a in annotations}),
-        "time": max(str(a.get("updated_at") or a.get("created_at") or "") for a in annotations),
-        "labels": labels_source,
-        "skipped": skipped,
-    })
+    provenance.update(
+        {
+            "source": "human",
+            "annotators": sorted({annotator_of(a) for a in annotations}),
+            "time": max(str(a.get("updated_at") or a.get("created_at") or "") for a in annotations),
+            "labels": labels_source,
+            "skipped": skipped,
+        }
+    )
     notes = [n for _, n in ballots if n]
     if notes:
         provenance["notes"] = notes
