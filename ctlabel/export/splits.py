@@ -57,7 +57,7 @@ def grouped_split(
     for name, (group, labels) in items.items():
         groups[group].append(name)
         group_labels[group].update(labels)
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for counts in group_labels.values():
         totals.update(counts)
     rng = random.Random(seed)
@@ -85,11 +85,11 @@ def grouped_split(
         return (label_need, (size_target[s] - size[s]) / size_target[s])
 
     for group in order:
-        labels = group_labels[group]
+        label_counts = group_labels[group]
         candidates = [s for s in range(3) if ratios[s] > 0]
-        best = max(candidates, key=lambda s: need(s, labels))
+        best = max(candidates, key=lambda s: need(s, label_counts))
         size[best] += len(groups[group])
-        for label, n in labels.items():
+        for label, n in label_counts.items():
             have[label][best] += n
         for name in groups[group]:
             assignment[name] = SPLITS[best]

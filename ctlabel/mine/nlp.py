@@ -106,7 +106,7 @@ def make_tokenizer_nlp() -> Language:
     """A blank English pipeline whose tokenizer also splits on brackets, slashes and double quotes."""
     nlp = spacy.blank("en")
     infixes = [*(nlp.Defaults.infixes or ()), r"[\(\)\[\]/\"]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
-    tokenizer: Tokenizer = nlp.tokenizer  # type: ignore[assignment]
+    tokenizer = cast(Tokenizer, nlp.tokenizer)
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     nlp.tokenizer = _TextKeepingTokenizer(tokenizer)
     return nlp

@@ -54,10 +54,10 @@ def ct_like(seed: int, lesion: str | None = None, size: tuple[int, int] = (96, 1
     img[lungs] = 35
     if lesion:
         coarse = rng.normal(0, 1, (h // 12 + 2, w // 12 + 2)).astype(np.float32)
-        field = np.asarray(Image.fromarray(coarse, "F").resize((w, h), Image.BILINEAR))
+        field = np.asarray(Image.fromarray(coarse, "F").resize((w, h), Image.Resampling.BILINEAR))
         haze = lungs & (field > -0.5)
         img[haze] += 55 + rng.normal(0, 12, int(haze.sum()))  # hazy and grainy, lung still darker than the body
-        cy, cx = rng.integers(int(h * 0.35), int(h * 0.65)), rng.integers(int(w * 0.22), int(w * 0.38))
+        cy, cx = int(rng.integers(int(h * 0.35), int(h * 0.65))), int(rng.integers(int(w * 0.22), int(w * 0.38)))
         patch = ((yy - cy) / 9) ** 2 + ((xx - cx) / 9) ** 2 < 1
         if lesion == "consolidation":
             img[patch] = 120
@@ -114,14 +114,19 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
     pdf.set_xy(LEFT, 50)
     pdf.multi_cell(495, 18, f"Chest CT findings of COVID-19 pneumonia: a two-column test paper {seed}")
     _text(pdf, LEFT, 100, "Abstract. We describe chest CT of 40 patients with SARS-CoV-2 infection. " + FILLER * 3)
-    _text(pdf, RIGHT, 100, "Introduction. Ground glass opacities are common, as shown in Figure 1 and in later scans. " + FILLER * 4)
+    _text(
+        pdf,
+        RIGHT,
+        100,
+        "Introduction. Ground glass opacities are common, as shown in Figure 1 and in later scans. " + FILLER * 4,
+    )
     # page 2: a two-panel figure in the left column; running text on the right
     pdf.add_page()
     y = 60
     panels = [Panel("A", ct_like(s + 1, "ggo")), Panel("B", ct_like(s + 2, "consolidation"))]
     for k, panel in enumerate(panels):
         h = _image(pdf, panel.pixels, LEFT + k * 120, y, 112)
-        _letter(pdf, panel.letter, LEFT + k * 120, y)
+        _letter(pdf, panel.letter or "", LEFT + k * 120, y)
     cap = "Figure 1. Chest CT of a 52-year-old man with COVID-19. (A) Bilateral ground-glass opacities. (B) Consolidation with air bronchograms."
     _text(pdf, LEFT, y + h + 8, cap)
     truth.append(FigureTruth("1", 2, cap, panels, bbox=(LEFT, y, LEFT + 120 + 112, y + h), covid="positive"))
@@ -137,10 +142,12 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
         x, y = LEFT + (k % 2) * 250, y0 + (k // 2) * 140
         _image(pdf, pixels, x, y, 170)
         _letter(pdf, printed[k], x, y)
-    cap = ("Figure 2: Follow-up CT of a patient with 2019-nCoV infection. (A, B) Ground glass opacity on day 3. "
-           "(C) Consolidation on day 9. (D) The lesions were completely absorbed on day 20.")
+    cap = (
+        "Figure 2: Follow-up CT of a patient with 2019-nCoV infection. (A, B) Ground glass opacity on day 3. "
+        "(C) Consolidation on day 9. (D) The lesions were completely absorbed on day 20."
+    )
     _text(pdf, LEFT, y0 + 2 * 140 + 4, cap, width=495)
-    box = (LEFT, y0, LEFT + 250 + 170, y0 + 140 + 170 * 96 / 128)
+    box: tuple[float, float, float, float] = (LEFT, y0, LEFT + 250 + 170, y0 + 140 + 170 * 96 / 128)
     truth.append(FigureTruth("2", 3, cap, [Panel(printed[k], grid[k]) for k in range(4)], bbox=box, covid="positive"))
     _text(pdf, LEFT, 420, FILLER * 5)
     _text(pdf, RIGHT, 420, FILLER * 5)
@@ -153,7 +160,16 @@ def make_paper(path: Path, seed: int = 0, doi: str = "10.1101/2020.03.04.2003039
     cap_right = "consolidation, obtained for comparison with the patients."
     _text(pdf, LEFT, 560 + h + 8, cap_left)
     _text(pdf, RIGHT, 60, cap_right)
-    truth.append(FigureTruth("4", 4, f"{cap_left} {cap_right}", [Panel(None, pix)], bbox=(LEFT + 40, 560, LEFT + 190, 560 + h), covid="negative"))
+    truth.append(
+        FigureTruth(
+            "4",
+            4,
+            f"{cap_left} {cap_right}",
+            [Panel(None, pix)],
+            bbox=(LEFT + 40, 560, LEFT + 190, 560 + h),
+            covid="negative",
+        )
+    )
     _text(pdf, RIGHT, 120, FILLER * 6)
     # page 5: a vector drawing (a bar chart)
     pdf.add_page()
@@ -216,8 +232,13 @@ def answer_key(truth: list[FigureTruth], pdf_name: str) -> list[dict]:
     """The figures in the answer-key format of ``ctlabel evaluate-pdf`` (as ``gold.json``)."""
     return [
         {
-            "pdf": pdf_name, "page": t.page, "figure": t.label, "caption_start": t.caption[:80],
-            "panels": [p.letter for p in t.panels if p.letter], "bbox": [round(v, 2) for v in t.bbox], "covid": t.covid,
+            "pdf": pdf_name,
+            "page": t.page,
+            "figure": t.label,
+            "caption_start": t.caption[:80],
+            "panels": [p.letter for p in t.panels if p.letter],
+            "bbox": [round(v, 2) for v in t.bbox],
+            "covid": t.covid,
         }
         for t in truth
     ]

@@ -63,11 +63,13 @@ def plan_mine(p: Pipeline, t: dict[str, Any]) -> StagePlan:
             notes.append(f"{summary.records} caption rows")
         if pdfs:
             part = output.with_suffix(".pdf.jsonl")
-            summary = mine_pdfs(
+            pdf_summary = mine_pdfs(
                 pdfs, part, figures, int(t.get("processes", 1)), int(t.get("dpi", 150)), lexicon=str(lexicon)
             )
             parts.append(part)
-            notes.append(f"{summary.images} figure images from {summary.pdfs} PDFs ({len(summary.skipped)} skipped)")
+            notes.append(
+                f"{pdf_summary.images} figure images from {pdf_summary.pdfs} PDFs ({len(pdf_summary.skipped)} skipped)"
+            )
         with atomic_write(output) as out:
             for part in parts:
                 out.write(part.read_text(encoding="utf-8"))
