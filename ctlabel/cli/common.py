@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import typer
@@ -23,7 +24,16 @@ except ImportError:  # pragma: no cover
 
 console = Console()
 err_console = Console(stderr=True)
-DEBUG = {"on": False}
+
+
+@dataclass
+class CliSettings:
+    """Options of the ``ctlabel`` group that every command obeys."""
+
+    debug: bool = False  # --debug: errors raise with their traceback instead of one line
+
+
+SETTINGS = CliSettings()
 T = TypeVar("T")
 
 
@@ -62,12 +72,12 @@ def guarded(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except CtlabelError as exc:
-        if DEBUG["on"]:
+        if SETTINGS.debug:
             raise
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except OSError as exc:  # a folder that cannot be written, a full disk: the file and the reason
-        if DEBUG["on"]:
+        if SETTINGS.debug:
             raise
         where = f"{exc.filename}: " if exc.filename else ""
         err_console.print(

@@ -16,7 +16,7 @@ from ctlabel.cli import (
     run,
     train,
 )
-from ctlabel.cli.common import DEBUG, OneLineUsage
+from ctlabel.cli.common import SETTINGS, OneLineUsage
 
 app = typer.Typer(
     help="Turn the text around chest CT images into COVID-19 and lesion labels, and train on them.",
@@ -54,4 +54,4 @@ def main(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors."),
 ) -> None:
     """Stages: [bold]mine[/] → review → export → train. Start with [cyan]ctlabel run pipelines/demo.toml[/]."""
-    DEBUG["on"] = debug
+    SETTINGS.debug = debug

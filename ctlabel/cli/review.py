@@ -195,9 +195,9 @@ def status_command(
     def fmt(k):
         return "-" if k is None else f"{k:.2f}"
 
-    for label, mh in status["machine_vs_human"].items():
-        hh = status["human_vs_human"][label]
-        table.add_row(label, fmt(mh["kappa"]), str(mh["n"]), fmt(hh["kappa"]), str(hh["n"]))
+    for label, machine in status["machine_vs_human"].items():
+        people = status["human_vs_human"][label]
+        table.add_row(label, fmt(machine["kappa"]), str(machine["n"]), fmt(people["kappa"]), str(people["n"]))
     console.print(table)
     if status["most_overruled_rules"]:
         console.print("Rules people overrule most:")

@@ -30,21 +30,21 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def plan_mine(p: Pipeline, t: dict[str, Any]) -> StagePlan:
+def plan_mine(pipeline: Pipeline, table: dict[str, Any]) -> StagePlan:
     from ctlabel.io import atomic_write
     from ctlabel.lexicon import DEFAULT_LEXICON
     from ctlabel.mine.run import mine_table
     from ctlabel.mine.table import Columns
     from ctlabel.pdf.run import mine_pdfs
 
-    output = p.output(t.get("output", "mined.jsonl"))
-    lexicon = p.input(t["lexicon"]) if "lexicon" in t else DEFAULT_LEXICON
-    captions = t.get("captions")
-    pdfs = [p.input(x) for x in _as_list(t.get("pdfs", []))]
+    output = pipeline.output(table.get("output", "mined.jsonl"))
+    lexicon = pipeline.input(table["lexicon"]) if "lexicon" in table else DEFAULT_LEXICON
+    captions = table.get("captions")
+    pdfs = [pipeline.input(x) for x in _as_list(table.get("pdfs", []))]
     if not captions and not pdfs:
         raise CtlabelError("[mine] needs 'captions' (a table) or 'pdfs'")
-    inputs = [lexicon, *pdfs] + ([p.input(_need(captions, "input", "mine.captions"))] if captions else [])
-    figures = p.output(t.get("figures_dir", "figures"))
+    inputs = [lexicon, *pdfs] + ([pipeline.input(_need(captions, "input", "mine.captions"))] if captions else [])
+    figures = pipeline.output(table.get("figures_dir", "figures"))
 
     def run() -> str:
         parts, notes = [], []
@@ -58,13 +58,13 @@ def plan_mine(p: Pipeline, t: dict[str, Any]) -> StagePlan:
                 captions.get("image_col"),
                 captions.get("panel_col"),
             )
-            summary = mine_table(p.input(captions["input"]), part, columns, str(lexicon))
+            summary = mine_table(pipeline.input(captions["input"]), part, columns, str(lexicon))
             parts.append(part)
             notes.append(f"{summary.records} caption rows")
         if pdfs:
             part = output.with_suffix(".pdf.jsonl")
             pdf_summary = mine_pdfs(
-                pdfs, part, figures, int(t.get("processes", 1)), int(t.get("dpi", 150)), lexicon=str(lexicon)
+                pdfs, part, figures, int(table.get("processes", 1)), int(table.get("dpi", 150)), lexicon=str(lexicon)
             )
             parts.append(part)
             notes.append(
@@ -78,11 +78,11 @@ def plan_mine(p: Pipeline, t: dict[str, Any]) -> StagePlan:
     return StagePlan("mine", inputs, [output], run)
 
 
-def plan_review(p: Pipeline, t: dict[str, Any], mined: Path) -> StagePlan:
+def plan_review(pipeline: Pipeline, table: dict[str, Any], mined: Path) -> StagePlan:
     from ctlabel.review.pull import pull, tasks_from_export, tasks_from_server, with_records
 
-    output = p.output(t.get("output", "reviewed.jsonl"))
-    export = p.input(t["from_export"]) if "from_export" in t else None
+    output = pipeline.output(table.get("output", "reviewed.jsonl"))
+    export = pipeline.input(table["from_export"]) if "from_export" in table else None
     inputs = [mined] + ([export] if export else [])
 
     def run() -> str:
@@ -92,8 +92,8 @@ def plan_review(p: Pipeline, t: dict[str, Any], mined: Path) -> StagePlan:
             from ctlabel.review.push import push
             from ctlabel.review.server import Server
 
-            server = Server.from_env(t.get("url"), t.get("api_key"))
-            project = _need(t, "project", "review")
+            server = Server.from_env(table.get("url"), table.get("api_key"))
+            project = _need(table, "project", "review")
             push(mined, project, server)
             tasks, notes = tasks_from_server(server, project)
             summary = pull(tasks, output, notes)
@@ -102,23 +102,23 @@ def plan_review(p: Pipeline, t: dict[str, Any], mined: Path) -> StagePlan:
     return StagePlan("review", inputs, [output], run)
 
 
-def plan_export(p: Pipeline, t: dict[str, Any], records: Path) -> StagePlan:
+def plan_export(pipeline: Pipeline, table: dict[str, Any], records: Path) -> StagePlan:
     from ctlabel.export.export import ExportOptions, export_labels
 
-    output = p.output(t.get("output", "labels.csv"))
-    negatives = [p.input(x) for x in _as_list(t.get("negatives", []))]
-    positives = [p.input(x) for x in _as_list(t.get("positives", []))]
-    split_file = p.input(t["split_file"]) if "split_file" in t else None
-    splits_dir = p.output(t.get("splits_dir", "splits"))
+    output = pipeline.output(table.get("output", "labels.csv"))
+    negatives = [pipeline.input(x) for x in _as_list(table.get("negatives", []))]
+    positives = [pipeline.input(x) for x in _as_list(table.get("positives", []))]
+    split_file = pipeline.input(table["split_file"]) if "split_file" in table else None
+    splits_dir = pipeline.output(table.get("splits_dir", "splits"))
     options = ExportOptions(
-        t.get("format", "ladnn"),
-        t.get("uncertain"),
-        t.get("covid", "mined"),
+        table.get("format", "ladnn"),
+        table.get("uncertain"),
+        table.get("covid", "mined"),
         negatives,
         positives,
-        t.get("split"),
-        t.get("group", "patient"),
-        int(t.get("seed", 0)),
+        table.get("split"),
+        table.get("group", "patient"),
+        int(table.get("seed", 0)),
         splits_dir,
         split_file,
     )
@@ -132,15 +132,18 @@ def plan_export(p: Pipeline, t: dict[str, Any], records: Path) -> StagePlan:
     return StagePlan("export", [records, *negatives, *positives] + ([split_file] if split_file else []), outputs, run)
 
 
-def plan_train(p: Pipeline, t: dict[str, Any], labels: Path, split: Path | None) -> StagePlan:
+def plan_train(pipeline: Pipeline, table: dict[str, Any], labels: Path, split: Path | None) -> StagePlan:
     from ctlabel.train.config import make_config
     from ctlabel.train.trainer import train
 
-    out = p.output(t.get("out", "run"))
-    images = [p.output(x) if not p.input(x).exists() else p.input(x) for x in _as_list(_need(t, "images", "train"))]
-    recipe = p.input(t["recipe"]) if "recipe" in t else None
-    settings = {k: v for k, v in t.items() if k not in ("images", "out", "recipe", "labels", "split_file")}
-    split_file = p.input(t["split_file"]) if "split_file" in t else split
+    out = pipeline.output(table.get("out", "run"))
+    images = [
+        pipeline.output(x) if not pipeline.input(x).exists() else pipeline.input(x)
+        for x in _as_list(_need(table, "images", "train"))
+    ]
+    recipe = pipeline.input(table["recipe"]) if "recipe" in table else None
+    settings = {k: v for k, v in table.items() if k not in ("images", "out", "recipe", "labels", "split_file")}
+    split_file = pipeline.input(table["split_file"]) if "split_file" in table else split
 
     def run() -> str:
         config = make_config(
