@@ -53,8 +53,16 @@ def test_killed_worker_loses_and_duplicates_nothing(corpus, tmp_path):
             os.kill(worker.pid, signal.SIGKILL)
             killed.append(worker.pid)
 
-    summary = mine_corpus([papers], tmp_path / "out", tmp_path / "store", dpi=72, cluster="local:2", retries=2,
-                          shard_pdfs=2, progress=kill_one)
+    summary = mine_corpus(
+        [papers],
+        tmp_path / "out",
+        tmp_path / "store",
+        dpi=72,
+        cluster="local:2",
+        retries=2,
+        shard_pdfs=2,
+        progress=kill_one,
+    )
     assert killed, "no worker was busy to kill"
     assert summary.dashboard and summary.failed == 0
     got = _records(tmp_path / "out")
@@ -73,7 +81,9 @@ def test_scheduler_joins_an_existing_cluster(corpus, tmp_path):
     with dask.config.set({"distributed.worker.daemon": False}):
         cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0")
     try:
-        summary = mine_corpus([papers], tmp_path / "out", tmp_path / "store", dpi=72, scheduler=cluster.scheduler_address)
+        summary = mine_corpus(
+            [papers], tmp_path / "out", tmp_path / "store", dpi=72, scheduler=cluster.scheduler_address
+        )
         assert cluster.scheduler_address and summary.failed == 0
         assert _records(tmp_path / "out") == expected
         assert len(cluster.scheduler.workers) == 1  # the cluster is the caller's: still up

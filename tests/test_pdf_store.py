@@ -39,7 +39,11 @@ def test_store_miss_then_hit_by_content_not_name(corpus, tmp_path):
     assert first["status"] == "ok" and not first["cached"] and first["pages"] == 6
     store = ExtractionStore(tmp_path / "store", 72)
     entry = store.get(file_sha256(pdf))
-    assert entry and entry["figures"] and all((store.images_dir(entry["sha256"]) / f["image"]).is_file() for f in entry["figures"])
+    assert (
+        entry
+        and entry["figures"]
+        and all((store.images_dir(entry["sha256"]) / f["image"]).is_file() for f in entry["figures"])
+    )
     renamed = tmp_path / "another name.pdf"  # the same bytes under another name: a hit
     shutil.copy(pdf, renamed)
     again = extract_one(str(renamed), str(tmp_path / "store"), 72, 120.0)
@@ -68,12 +72,18 @@ def test_unreadable_pdf_is_stored_with_its_reason(corpus, tmp_path):
 def test_store_records_equal_the_figures_dir_run(corpus, tmp_path):
     pdf = corpus / "paper2.pdf"
     plain = tmp_path / "plain.jsonl"
-    result = runner.invoke(app, ["mine", "pdf", str(pdf), "-o", str(plain), "--figures-dir", str(tmp_path / "figs"), "--dpi", "72"])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(pdf), "-o", str(plain), "--figures-dir", str(tmp_path / "figs"), "--dpi", "72"]
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["mine", "pdf", str(pdf), "-o", str(tmp_path / "out"), "--store", str(tmp_path / "store"), "--dpi", "72"])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(pdf), "-o", str(tmp_path / "out"), "--store", str(tmp_path / "store"), "--dpi", "72"]
+    )
     assert result.exit_code == 0, result.output
     key = ("id", "figure", "panel", "bbox", "kind", "texts", "covid", "lesions")
-    expected = sorted(({k: r[k] for k in key} for r in map(json.loads, plain.read_text().splitlines())), key=lambda r: r["id"])
+    expected = sorted(
+        ({k: r[k] for k in key} for r in map(json.loads, plain.read_text().splitlines())), key=lambda r: r["id"]
+    )
     got = [{k: r[k] for k in key} for r in _records(tmp_path / "out")]
     assert got == expected
     for record in _records(tmp_path / "out"):  # images relative to the output folder, in the store
@@ -119,7 +129,9 @@ def test_lexicon_edit_remines_from_the_store_without_extracting(corpus, tmp_path
     lexicon = tmp_path / "lexicon.toml"
     text = DEFAULT_LEXICON.read_text(encoding="utf-8")
     assert '"ground glass change",' in text
-    lexicon.write_text(text.replace('"ground glass change",', '"ground glass change", "milky glass",'), encoding="utf-8")
+    lexicon.write_text(
+        text.replace('"ground glass change",', '"ground glass change", "milky glass",'), encoding="utf-8"
+    )
     entries = {p: p.stat().st_mtime_ns for p in store.rglob("*.json")}
     again = mine_corpus([corpus], out, store, dpi=72, lexicon=str(lexicon))
     assert again.extracted == 0 and again.done_before == 0 and again.records == first.records
@@ -137,7 +149,9 @@ def test_bad_arguments_are_one_line_and_exit_2(corpus, tmp_path):
     assert result.exit_code == 2 and "is a file" in result.output and taken.read_text() == "keep me\n"
     result = runner.invoke(app, ["mine", "pdf", str(corpus), "-o", str(tmp_path / "o"), "--cluster", "local:2"])
     assert result.exit_code == 2 and "need --store" in result.output
-    result = runner.invoke(app, ["mine", "pdf", str(corpus), "-o", str(tmp_path / "o"), "--store", str(tmp_path / "s"), "--cluster", "two"])
+    result = runner.invoke(
+        app, ["mine", "pdf", str(corpus), "-o", str(tmp_path / "o"), "--store", str(tmp_path / "s"), "--cluster", "two"]
+    )
     assert result.exit_code == 2 and "local:N" in result.output
     other = tmp_path / "other"
     other.mkdir()

@@ -39,7 +39,9 @@ class _Bar:
 @contextmanager
 def _bar(total: int) -> Iterator[_Bar]:
     columns = [
-        TextColumn("[bold]PDFs"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[bold]PDFs"),
+        BarColumn(),
+        MofNCompleteColumn(),
         TextColumn("{task.fields[pages]} pages · {task.fields[rate]:.1f} pages/s · {task.fields[failed]} failed"),
         TimeRemainingColumn(),
     ]
@@ -48,9 +50,21 @@ def _bar(total: int) -> Iterator[_Bar]:
 
 
 def corpus_run(
-    paths: list[Path], output: Path, store: Path | None, figures_dir: Path | None, overlay: Path | None,
-    cluster: str | None, scheduler: str | None, processes: int, dpi: int, timeout: float, lexicon: Path | None,
-    retries: int, memory_limit: str, strict: bool, json_out: bool,
+    paths: list[Path],
+    output: Path,
+    store: Path | None,
+    figures_dir: Path | None,
+    overlay: Path | None,
+    cluster: str | None,
+    scheduler: str | None,
+    processes: int,
+    dpi: int,
+    timeout: float,
+    lexicon: Path | None,
+    retries: int,
+    memory_limit: str,
+    strict: bool,
+    json_out: bool,
 ) -> None:
     from ctlabel.pdf.cluster import mine_corpus
     from ctlabel.pdf.run import find_pdfs
@@ -61,17 +75,34 @@ def corpus_run(
         if cluster and scheduler:
             raise CtlabelError("--cluster and --scheduler: give one of them")
         if figures_dir is not None or overlay is not None:
-            raise CtlabelError("with --store the figure images stay in the store: leave out --figures-dir and --overlay")
+            raise CtlabelError(
+                "with --store the figure images stay in the store: leave out --figures-dir and --overlay"
+            )
         total = len(find_pdfs(list(paths)))
         with _bar(total) as advance:
+
             def started(summary) -> None:
                 advance.start(summary.done_before)
                 if summary.dashboard:
                     err_console.print(f"Dask dashboard: {summary.dashboard}")
                 if summary.done_before:
                     err_console.print(f"{summary.done_before} of {summary.pdfs} PDFs done by an earlier run")
-            return mine_corpus(list(paths), output, store, dpi, timeout, str(lexicon) if lexicon else None, processes,
-                               cluster, scheduler, retries, memory_limit, progress=advance, on_start=started)
+
+            return mine_corpus(
+                list(paths),
+                output,
+                store,
+                dpi,
+                timeout,
+                str(lexicon) if lexicon else None,
+                processes,
+                cluster,
+                scheduler,
+                retries,
+                memory_limit,
+                progress=advance,
+                on_start=started,
+            )
 
     summary = guarded(run)
     if json_out:

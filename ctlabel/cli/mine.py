@@ -21,7 +21,7 @@ ID_COL = typer.Option(..., "--id-col", help="Column with the record id (the imag
 TEXT_COL = typer.Option(..., "--text-col", help="Column with text to mine; repeat for several (caption, report…).")
 
 
-def show_summary(summary: "MineSummary") -> None:
+def show_summary(summary: MineSummary) -> None:
     table = RichTable(title=f"{summary.records} records → {summary.output}")
     table.add_column("label")
     for state in STATES:
@@ -44,16 +44,24 @@ def captions_command(
     patient_col: str | None = typer.Option(None, "--patient-col", help="Column with the patient id."),
     image_col: str | None = typer.Option(None, "--image-col", help="Column with the image path."),
     panel_col: str | None = typer.Option(None, "--panel-col", help="Column with the panel letter."),
-    lexicon: Path | None = typer.Option(None, "--lexicon", help="Your lexicon TOML (default: the bundled one, ctlabel/resources/lexicon.toml)."),
-    sheet: str | None = typer.Option(None, "--sheet", help="The sheet of an XLSX workbook to read (default: the first)."),
+    lexicon: Path | None = typer.Option(
+        None, "--lexicon", help="Your lexicon TOML (default: the bundled one, ctlabel/resources/lexicon.toml)."
+    ),
+    sheet: str | None = typer.Option(
+        None, "--sheet", help="The sheet of an XLSX workbook to read (default: the first)."
+    ),
     processes: int = typer.Option(1, "--processes", "-p", min=1, help="Worker processes."),
     number_duplicates: bool = typer.Option(
         False, "--number-duplicates", help="Name a repeated id id#2, id#3… instead of failing."
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a row was skipped."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    cluster: str | None = typer.Option(None, "--cluster", help="local:N — mine the chunks on a Dask LocalCluster of N processes."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="tcp://HOST:8786 — mine the chunks on an existing Dask cluster."),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="local:N — mine the chunks on a Dask LocalCluster of N processes."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="tcp://HOST:8786 — mine the chunks on an existing Dask cluster."
+    ),
 ) -> None:
     """Mine INPUT into records with states and evidence (one record per row)."""
     from ctlabel.mine.run import mine_table
@@ -61,7 +69,7 @@ def captions_command(
 
     columns = Columns(id_col, tuple(text_col), doc_col, patient_col, image_col, panel_col)
 
-    def run() -> "MineSummary":
+    def run() -> MineSummary:
         if cluster and scheduler:
             raise CtlabelError("--cluster and --scheduler: give one of them")
         client = None
@@ -73,7 +81,14 @@ def captions_command(
         try:
             with progress_bar("mining", None) as advance:
                 return mine_table(
-                    input, output, columns, str(lexicon) if lexicon else None, processes, advance, number_duplicates, sheet,
+                    input,
+                    output,
+                    columns,
+                    str(lexicon) if lexicon else None,
+                    processes,
+                    advance,
+                    number_duplicates,
+                    sheet,
                     client,
                 )
         finally:
@@ -92,19 +107,35 @@ def captions_command(
 def pdf_command(
     paths: list[Path] = typer.Argument(..., help="PDF files or folders (searched recursively)."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the mined records (JSONL)."),
-    figures_dir: Path | None = typer.Option(None, "--figures-dir", help="Where the figure images (PNG) go (not with --store)."),
+    figures_dir: Path | None = typer.Option(
+        None, "--figures-dir", help="Where the figure images (PNG) go (not with --store)."
+    ),
     processes: int = typer.Option(1, "--processes", "-p", min=1, help="PDFs processed at once."),
     dpi: int = typer.Option(150, "--dpi", min=36, max=600, help="Rendering resolution of the figure images."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds allowed per PDF."),
     lexicon: Path | None = typer.Option(None, "--lexicon"),
-    overlay: Path | None = typer.Option(None, "--overlay", help="Also write each page as a PNG with its figures, panels and captions drawn."),
+    overlay: Path | None = typer.Option(
+        None, "--overlay", help="Also write each page as a PNG with its figures, panels and captions drawn."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Exit non-zero when a PDF was skipped."),
     json_out: bool = typer.Option(False, "--json"),
-    store: Path | None = typer.Option(None, "--store", help="Extraction store: each PDF extracted once (by content hash); -o is then a folder of shards and a manifest."),
-    cluster: str | None = typer.Option(None, "--cluster", help="local:N — a Dask LocalCluster of N worker processes (needs --store)."),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="tcp://HOST:8786 — an existing Dask cluster (needs --store)."),
-    retries: int = typer.Option(2, "--retries", min=0, help="Times a PDF's task is retried after an error (with a cluster)."),
-    memory_limit: str = typer.Option("auto", "--memory-limit", help="Memory per worker of --cluster local:N (e.g. 4GiB)."),
+    store: Path | None = typer.Option(
+        None,
+        "--store",
+        help="Extraction store: each PDF extracted once (by content hash); -o is then a folder of shards and a manifest.",
+    ),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="local:N — a Dask LocalCluster of N worker processes (needs --store)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="tcp://HOST:8786 — an existing Dask cluster (needs --store)."
+    ),
+    retries: int = typer.Option(
+        2, "--retries", min=0, help="Times a PDF's task is retried after an error (with a cluster)."
+    ),
+    memory_limit: str = typer.Option(
+        "auto", "--memory-limit", help="Memory per worker of --cluster local:N (e.g. 4GiB)."
+    ),
 ) -> None:
     """Find figure captions, cut out their images (one PNG per panel) and mine the captions."""
     from ctlabel.pdf.run import find_pdfs, mine_pdfs
@@ -112,8 +143,23 @@ def pdf_command(
     if store is not None or cluster or scheduler:
         from ctlabel.cli.corpus import corpus_run
 
-        corpus_run(paths, output, store, figures_dir, overlay, cluster, scheduler, processes, dpi, timeout, lexicon,
-                   retries, memory_limit, strict, json_out)
+        corpus_run(
+            paths,
+            output,
+            store,
+            figures_dir,
+            overlay,
+            cluster,
+            scheduler,
+            processes,
+            dpi,
+            timeout,
+            lexicon,
+            retries,
+            memory_limit,
+            strict,
+            json_out,
+        )
         return
 
     def run():
@@ -121,7 +167,17 @@ def pdf_command(
             raise CtlabelError("--figures-dir is needed (or --store for a corpus run)")
         total = len(find_pdfs(list(paths)))
         with progress_bar("PDFs", total) as advance:
-            return mine_pdfs(list(paths), output, figures_dir, processes, dpi, timeout, str(lexicon) if lexicon else None, advance, overlay)
+            return mine_pdfs(
+                list(paths),
+                output,
+                figures_dir,
+                processes,
+                dpi,
+                timeout,
+                str(lexicon) if lexicon else None,
+                advance,
+                overlay,
+            )
 
     summary = guarded(run)
     if json_out:

@@ -11,7 +11,9 @@ from ctlabel.cli.common import console, err_console, guarded, print_json, progre
 
 def pretrain_command(
     images: list[Path] = typer.Argument(..., help="Image files or folders (searched recursively); no labels are read."),
-    out: Path = typer.Option(..., "--out", help="Backbone weights file (OUT.state.pt beside it holds the state for --resume)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Backbone weights file (OUT.state.pt beside it holds the state for --resume)."
+    ),
     backbone: str = typer.Option("resnet18", "--backbone", help="Any timm model name."),
     epochs: int = typer.Option(50, "--epochs"),
     image_size: int = typer.Option(224, "--image-size"),
@@ -19,15 +21,27 @@ def pretrain_command(
     lr: float = typer.Option(1e-3, "--lr", help="AdamW learning rate (cosine decay to 1/100)."),
     temperature: float = typer.Option(0.2, "--temperature", help="NT-Xent temperature."),
     seed: int = typer.Option(0, "--seed"),
-    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU has fast bf16)."),
+    amp: bool | None = typer.Option(
+        None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU has fast bf16)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT.state.pt."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Self-supervised pretraining (SimCLR: two random views per image, contrastive loss) of a backbone."""
     from ctlabel.train.pretrain import PretrainConfig, load_images, pretrain
 
-    config = PretrainConfig(images=[str(p) for p in images], out=str(out), backbone=backbone, epochs=epochs,
-                            image_size=image_size, batch_size=batch_size, lr=lr, temperature=temperature, seed=seed, amp=amp)
+    config = PretrainConfig(
+        images=[str(p) for p in images],
+        out=str(out),
+        backbone=backbone,
+        epochs=epochs,
+        image_size=image_size,
+        batch_size=batch_size,
+        lr=lr,
+        temperature=temperature,
+        seed=seed,
+        amp=amp,
+    )
 
     def run():
         with progress_bar("decoding", None) as advance:
@@ -35,7 +49,9 @@ def pretrain_command(
         for line in skipped[:20]:
             err_console.print(f"[yellow]skipped:[/] {line}", highlight=False)
         with progress_bar("pretraining", config.epochs * len(pixels)) as advance:
-            history = pretrain(config, pixels, resume, log=lambda line: err_console.print(line, highlight=False), progress=advance)
+            history = pretrain(
+                config, pixels, resume, log=lambda line: err_console.print(line, highlight=False), progress=advance
+            )
         return {"out": str(out), "images": len(pixels), "skipped": len(skipped), "history": history}
 
     result = guarded(run)
@@ -44,5 +60,8 @@ def pretrain_command(
         return
     if result["history"]:
         first, last = result["history"][0], result["history"][-1]
-        console.print(f"{out}: {config.backbone} pretrained on {result['images']} images; contrastive loss "
-                      f"{first['loss']:.3f} (epoch {first['epoch']}) → {last['loss']:.3f} (epoch {last['epoch']})", highlight=False)
+        console.print(
+            f"{out}: {config.backbone} pretrained on {result['images']} images; contrastive loss "
+            f"{first['loss']:.3f} (epoch {first['epoch']}) → {last['loss']:.3f} (epoch {last['epoch']})",
+            highlight=False,
+        )

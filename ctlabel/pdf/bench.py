@@ -36,7 +36,9 @@ def bench_pdf(paths: list[Path], processes: int, copies: int) -> dict[str, Any]:
             try:
                 from ctlabel.pdf.synthetic import make_long_paper
             except ImportError:
-                raise CtlabelError("generating a sample paper needs fpdf2: pip install 'ctlabel[samples]', or pass PDFs") from None
+                raise CtlabelError(
+                    "generating a sample paper needs fpdf2: pip install 'ctlabel[samples]', or pass PDFs"
+                ) from None
             make_long_paper(sources[0], parts=3)
         for k in range(copies):
             for source in sources:
@@ -44,11 +46,18 @@ def bench_pdf(paths: list[Path], processes: int, copies: int) -> dict[str, Any]:
         runs = []
         for n in sorted({1, processes}):
             summary = mine_pdfs([inputs], root / f"out{n}.jsonl", root / f"figures{n}", processes=n)
-            runs.append({
-                "processes": n, "pdfs": summary.pdfs, "pages": summary.pages, "figures": summary.figures,
-                "images": summary.images, "seconds": summary.seconds,
-                "pages_per_s": summary.pages / summary.seconds, "figures_per_s": summary.figures / summary.seconds,
-            })
+            runs.append(
+                {
+                    "processes": n,
+                    "pdfs": summary.pdfs,
+                    "pages": summary.pages,
+                    "figures": summary.figures,
+                    "images": summary.images,
+                    "seconds": summary.seconds,
+                    "pages_per_s": summary.pages / summary.seconds,
+                    "figures_per_s": summary.figures / summary.seconds,
+                }
+            )
     return {"runs": runs}
 
 
@@ -104,9 +113,14 @@ def text_quality(paths: list[Path], gold: Path | None = None, pdfplumber_words: 
         pages += n
     glued = [row for row in found if GLUED.search(row["text"])]
     result: dict[str, Any] = {
-        "words": "pdfplumber" if pdfplumber_words else "ctlabel", "pages": pages, "seconds": seconds,
-        "pages_per_s": pages / seconds if seconds else 0.0, "cpu_seconds": cpu, "pages_per_cpu_s": pages / cpu if cpu else 0.0,
-        "captions": len(found), "glued": len(glued),
+        "words": "pdfplumber" if pdfplumber_words else "ctlabel",
+        "pages": pages,
+        "seconds": seconds,
+        "pages_per_s": pages / seconds if seconds else 0.0,
+        "cpu_seconds": cpu,
+        "pages_per_cpu_s": pages / cpu if cpu else 0.0,
+        "captions": len(found),
+        "glued": len(glued),
         "glued_share": len(glued) / len(found) if found else 0.0,
         "glued_examples": [f"{r['pdf']} p{r['page']}: {GLUED.search(r['text']).group(0)}" for r in glued[:10]],  # type: ignore[union-attr]
         "skipped": skipped,
@@ -121,7 +135,9 @@ def _against_gold(found: list[dict[str, Any]], gold: Path) -> dict[str, Any]:
         key = json.loads(gold.read_text(encoding="utf-8"))
         entries = [(e["pdf"], int(e["page"]), str(e["caption_start"])) for e in key]
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise CtlabelError(f"{gold}: not an answer key with pdf, page and caption_start ({exc.__class__.__name__}: {exc})") from None
+        raise CtlabelError(
+            f"{gold}: not an answer key with pdf, page and caption_start ({exc.__class__.__name__}: {exc})"
+        ) from None
     pdfs = {row["pdf"] for row in found}
     entries = [e for e in entries if e[0] in pdfs]
     by_page: dict[tuple[str, int], list[str]] = {}
@@ -138,4 +154,10 @@ def _against_gold(found: list[dict[str, Any]], gold: Path) -> dict[str, Any]:
                 misspaced.append(f"{pdf} p{page}: {texts[0][: len(start) + 10]!r} (key: {start!r})")
         else:
             missing.append(f"{pdf} p{page}: {start!r}")
-    return {"captions": len(entries), "found": matched, "spaced_as_key": spaced, "misspaced": misspaced, "missing": missing}
+    return {
+        "captions": len(entries),
+        "found": matched,
+        "spaced_as_key": spaced,
+        "misspaced": misspaced,
+        "missing": missing,
+    }

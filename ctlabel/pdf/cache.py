@@ -57,9 +57,17 @@ class ExtractionStore:
             return None
         return entry
 
-    def put(self, sha: str, pdf: Path, staged: Path | None, result: PdfResult | None, reason: str | None) -> dict[str, Any]:
+    def put(
+        self, sha: str, pdf: Path, staged: Path | None, result: PdfResult | None, reason: str | None
+    ) -> dict[str, Any]:
         """Store a PDF's result (its images in ``staged``) or the reason it was skipped; return the entry."""
-        entry: dict[str, Any] = {"sha256": sha, "dpi": self.dpi, "source": str(pdf), "status": "skipped", "reason": reason}
+        entry: dict[str, Any] = {
+            "sha256": sha,
+            "dpi": self.dpi,
+            "source": str(pdf),
+            "status": "skipped",
+            "reason": reason,
+        }
         if result is not None and staged is not None:
             figures = []
             for figure in result.figures:
@@ -119,6 +127,10 @@ def extract_one(pdf: str, root: str, dpi: int, timeout: float, version: str = EX
                 return {"pdf": pdf, "sha256": sha, "status": "failed", "reason": payload, "pages": 0, "cached": False}
             entry = store.put(sha, path, None, None, payload)
     return {
-        "pdf": pdf, "sha256": sha, "status": entry["status"], "reason": entry["reason"], "pages": entry.get("pages", 0),
+        "pdf": pdf,
+        "sha256": sha,
+        "status": entry["status"],
+        "reason": entry["reason"],
+        "pages": entry.get("pages", 0),
         "cached": cached,
     }

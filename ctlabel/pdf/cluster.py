@@ -111,7 +111,9 @@ class _Output:
             with atomic_write(self.folder / name) as fh:
                 fh.writelines(lines)
         for row in rows:
-            self.manifest.write(json.dumps({**row, "shard": name if row["records"] else None}, ensure_ascii=False) + "\n")
+            self.manifest.write(
+                json.dumps({**row, "shard": name if row["records"] else None}, ensure_ascii=False) + "\n"
+            )
         self.manifest.flush()
         os.fsync(self.manifest.fileno())
         self.rows += rows
@@ -130,12 +132,16 @@ def _size(path: Path) -> int:
 def _records(entry: dict[str, Any], doc_id: str, store: ExtractionStore, out: Path) -> list[dict[str, Any]]:
     images = store.images_dir(entry["sha256"])
     return [
-        _record({**f, "id": f"{doc_id}-{Path(f['image']).stem}", "doc_id": doc_id, "image": str(images / f["image"])}, out)
+        _record(
+            {**f, "id": f"{doc_id}-{Path(f['image']).stem}", "doc_id": doc_id, "image": str(images / f["image"])}, out
+        )
         for f in entry.get("figures", [])
     ]
 
 
-def _local(pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]], dict[str, Any]], processes: int) -> Iterator[dict[str, Any]]:
+def _local(
+    pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]], dict[str, Any]], processes: int
+) -> Iterator[dict[str, Any]]:
     with ThreadPoolExecutor(processes) as pool:  # each thread drives one forked extraction at a time
         futures = {pool.submit(task, pdf): pdf for pdf in pdfs}
         try:
@@ -160,15 +166,23 @@ def start_client(cluster: str | None, scheduler: str | None, memory_limit: str):
     if not cluster or not cluster.startswith("local:") or not spec.isdigit() or int(spec) < 1:
         raise CtlabelError(f"--cluster {cluster}: expected local:N with N ≥ 1 worker processes")
     with dask.config.set(WORKER_CONFIG):
-        local = LocalCluster(n_workers=int(spec), threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                             dashboard_address=":0")
+        local = LocalCluster(
+            n_workers=int(spec), threads_per_worker=1, processes=True, memory_limit=memory_limit, dashboard_address=":0"
+        )
     return Client(local)
 
 
-def _dask(client, pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]], dict[str, Any]], retries: int) -> Iterator[dict[str, Any]]:
+def _dask(
+    client, pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]], dict[str, Any]], retries: int
+) -> Iterator[dict[str, Any]]:
     from dask.distributed import as_completed as dask_completed
 
-    futures = client.map(task, pdfs, retries=retries, key=[f"extract-{i}-{hashlib.sha1(p.encode()).hexdigest()[:8]}" for i, (p, _) in enumerate(pdfs)])
+    futures = client.map(
+        task,
+        pdfs,
+        retries=retries,
+        key=[f"extract-{i}-{hashlib.sha1(p.encode()).hexdigest()[:8]}" for i, (p, _) in enumerate(pdfs)],
+    )
     which = {f.key: pdf for f, (pdf, _) in zip(futures, pdfs)}
     try:
         for future in dask_completed(futures):
@@ -176,8 +190,14 @@ def _dask(client, pdfs: list[tuple[str, str]], task: Callable[[tuple[str, str]],
                 yield future.result()
             else:
                 exc = future.exception()
-                yield {"pdf": which[future.key], "sha256": None, "status": "failed", "pages": 0, "cached": False,
-                       "reason": f"failed ({exc.__class__.__name__}: {str(exc)[:120]})"}
+                yield {
+                    "pdf": which[future.key],
+                    "sha256": None,
+                    "status": "failed",
+                    "pages": 0,
+                    "cached": False,
+                    "reason": f"failed ({exc.__class__.__name__}: {str(exc)[:120]})",
+                }
     finally:
         client.cancel(futures)
 
@@ -208,20 +228,35 @@ class _Task:
 
 
 def mine_corpus(
-    paths: list[Path], output: Path, store_root: Path, dpi: int = 150, timeout: float = 120.0, lexicon: str | None = None,
-    processes: int = 1, cluster: str | None = None, scheduler: str | None = None, retries: int = 2,
-    memory_limit: str = "auto", shard_pdfs: int = 500, progress: Callable[[dict[str, Any]], None] | None = None,
-    version: str = EXTRACTOR_VERSION, on_start: Callable[[CorpusSummary], None] | None = None,
+    paths: list[Path],
+    output: Path,
+    store_root: Path,
+    dpi: int = 150,
+    timeout: float = 120.0,
+    lexicon: str | None = None,
+    processes: int = 1,
+    cluster: str | None = None,
+    scheduler: str | None = None,
+    retries: int = 2,
+    memory_limit: str = "auto",
+    shard_pdfs: int = 500,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    version: str = EXTRACTOR_VERSION,
+    on_start: Callable[[CorpusSummary], None] | None = None,
 ) -> CorpusSummary:
     """Extract every PDF into the store (once) and mine the corpus into ``output`` (a folder)."""
     if not timeout > 0:
         raise CtlabelError(f"--timeout {timeout:g}: the seconds allowed per PDF must be more than 0")
     if output.exists() and not output.is_dir():
-        raise CtlabelError(f"{output}: with --store the output is a folder of shards and a manifest, and this is a file")
+        raise CtlabelError(
+            f"{output}: with --store the output is a folder of shards and a manifest, and this is a file"
+        )
     if store_root.exists() and not store_root.is_dir():
         raise CtlabelError(f"{store_root}: --store must be a folder, and this is a file")
     if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).exists():
-        raise CtlabelError(f"{output}: a folder that is not the output of a corpus run (no {MANIFEST}); choose another -o")
+        raise CtlabelError(
+            f"{output}: a folder that is not the output of a corpus run (no {MANIFEST}); choose another -o"
+        )
     pdfs = find_pdfs(paths)
     start = time.perf_counter()
     miner = Miner(lexicon)
@@ -234,12 +269,21 @@ def mine_corpus(
     summary = CorpusSummary(str(output), pdfs=len(pdfs))
     done = out.done()
     summary.done_before = sum(name in done for name in by_name)
-    todo = sorted((name for name in by_name if name not in done), key=lambda name: -_size(by_name[name]))  # big ones first
+    todo = sorted(
+        (name for name in by_name if name not in done), key=lambda name: -_size(by_name[name])
+    )  # big ones first
     store = ExtractionStore(store_root, dpi, version)
     store.dir.mkdir(parents=True, exist_ok=True)
     client = start_client(cluster, scheduler, memory_limit) if (cluster or scheduler) and todo else None
     # on a cluster the workers mine too; local threads leave mining to this process, a shard at a time
-    task = _Task(str(store_root.resolve()), dpi, timeout, version, output.resolve(), miner.lexicon if client is not None else None)
+    task = _Task(
+        str(store_root.resolve()),
+        dpi,
+        timeout,
+        version,
+        output.resolve(),
+        miner.lexicon if client is not None else None,
+    )
     jobs = [(name, ids[by_name[name]]) for name in todo]
     summary.dashboard = client.dashboard_link if client is not None else None
     if on_start:

@@ -161,14 +161,27 @@ def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150, overlay_dir: Path
                     cut = rendering.crop(_pixel_box(box, scale))
                     target = figures_dir / f"{doc_id}-p{number}-{k}.png"
                     cut.save(target)
-                    result.figures.append({
-                        "id": target.stem, "doc_id": doc_id, "doi": doi, "page": number, "figure": figure.caption.label,
-                        "panel": crop.panel, "image": str(target), "bbox": [round(v, 2) for v in box],
-                        "kind": _kind(figure, crop, pixels, scale), "notes": figure.notes,
-                        "caption": figure.caption.text, "caption_boxes": figure.caption.word_boxes(), "document": document,
-                    })
+                    result.figures.append(
+                        {
+                            "id": target.stem,
+                            "doc_id": doc_id,
+                            "doi": doi,
+                            "page": number,
+                            "figure": figure.caption.label,
+                            "panel": crop.panel,
+                            "image": str(target),
+                            "bbox": [round(v, 2) for v in box],
+                            "kind": _kind(figure, crop, pixels, scale),
+                            "notes": figure.notes,
+                            "caption": figure.caption.text,
+                            "caption_boxes": figure.caption.word_boxes(),
+                            "document": document,
+                        }
+                    )
             if overlay_dir is not None:
-                draw_overlay(rendering, scale, figures, captions, result.figures, number, overlay_dir / f"{doc_id}-p{number}.png")
+                draw_overlay(
+                    rendering, scale, figures, captions, result.figures, number, overlay_dir / f"{doc_id}-p{number}.png"
+                )
     finally:
         pdf.close()
         if upright is not None:
@@ -180,7 +193,9 @@ def page_captions(page, body: list[Line], number: int) -> tuple[list[Region], li
     """A page's figure regions (images; drawings outside the page margins) and the captions that
     start on it (``body``: its lines without running headers and footers)."""
     regions = image_regions(page.images, page.bbox)
-    regions += [r for r in drawing_regions(page.rects + page.curves + page.lines, regions) if not in_margin(r.bbox, page.height)]
+    regions += [
+        r for r in drawing_regions(page.rects + page.curves + page.lines, regions) if not in_margin(r.bbox, page.height)
+    ]
     return regions, find_captions(body, number, lambda ln: near_any(ln, regions))
 
 
@@ -193,7 +208,12 @@ def _cut_box(crop: Crop, figure: Figure, page_box: BBox) -> BBox:
     m = MARGIN
     cap = figure.caption.first
     limit = cap.top - 0.5 if cap.top >= bottom - 1 else page_box[3]
-    return (max(page_box[0], x0 - m), max(page_box[1], top - m), min(page_box[2], x1 + m), min(limit, max(bottom, bottom + m)))
+    return (
+        max(page_box[0], x0 - m),
+        max(page_box[1], top - m),
+        min(page_box[2], x1 + m),
+        min(limit, max(bottom, bottom + m)),
+    )
 
 
 def _pixel_box(box: BBox, scale: float) -> tuple[int, int, int, int]:

@@ -115,11 +115,19 @@ def extract_all(
 
 def _record(figure: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     record = empty_record(figure["id"])
-    record.update({
-        "doc_id": figure["doc_id"], "doi": figure["doi"], "page": figure["page"], "figure": figure["figure"],
-        "panel": figure["panel"], "image": os.path.relpath(figure["image"], out_dir), "bbox": figure["bbox"],
-        "kind": figure["kind"], "notes": figure["notes"],
-    })
+    record.update(
+        {
+            "doc_id": figure["doc_id"],
+            "doi": figure["doi"],
+            "page": figure["page"],
+            "figure": figure["figure"],
+            "panel": figure["panel"],
+            "image": os.path.relpath(figure["image"], out_dir),
+            "bbox": figure["bbox"],
+            "kind": figure["kind"],
+            "notes": figure["notes"],
+        }
+    )
     record["texts"] = [{"source": "caption", "text": figure["caption"], "boxes": figure["caption_boxes"]}]
     if figure["document"] and figure["kind"] in CHEST:  # title/abstract speak for chest images only
         record["texts"].append({"source": "document", "text": figure["document"]})
@@ -127,8 +135,15 @@ def _record(figure: dict[str, Any], out_dir: Path) -> dict[str, Any]:
 
 
 def mine_pdfs(
-    paths: list[Path], output: Path, figures_dir: Path, processes: int = 1, dpi: int = 150, timeout: float = 120.0,
-    lexicon: str | None = None, progress: Callable[[int], None] | None = None, overlay_dir: Path | None = None,
+    paths: list[Path],
+    output: Path,
+    figures_dir: Path,
+    processes: int = 1,
+    dpi: int = 150,
+    timeout: float = 120.0,
+    lexicon: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    overlay_dir: Path | None = None,
 ) -> PdfSummary:
     """Extract every PDF's figures and mine their captions into ``output`` (same schema as mine captions)."""
     pdfs = find_pdfs(paths)

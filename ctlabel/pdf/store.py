@@ -123,7 +123,11 @@ class FigureStore:
         moves = []
         for figure in result.figures:
             staged = Path(figure["image"])
-            name = doc_id + staged.name[len(result.doc_id):] if staged.name.startswith(result.doc_id) else f"{doc_id}-{staged.name}"
+            name = (
+                doc_id + staged.name[len(result.doc_id) :]
+                if staged.name.startswith(result.doc_id)
+                else f"{doc_id}-{staged.name}"
+            )
             moves.append((figure, staged, self.dir / name))
         previous = self._note(doc_id)
         ours = set(previous.get("images", [])) if previous and previous.get("source") == source else set()
@@ -140,8 +144,15 @@ class FigureStore:
             (self.dir / stale).unlink(missing_ok=True)
         shutil.rmtree(self.staging(doc_id), ignore_errors=True)
         figures = [{**f, "image": Path(f["image"]).name} for f in result.figures]
-        self._write_note(doc_id, {
-            "source": source, "key": key, "images": names, "pages": result.pages, "captions": result.captions,
-            "figures": figures,
-        })
+        self._write_note(
+            doc_id,
+            {
+                "source": source,
+                "key": key,
+                "images": names,
+                "pages": result.pages,
+                "captions": result.captions,
+                "figures": figures,
+            },
+        )
         return PdfResult(doc_id, result.pages, result.captions, result.figures)
