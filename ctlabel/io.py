@@ -354,3 +354,11 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
 def dump_record(record: dict[str, Any]) -> str:
     """One JSONL line; the same record always gives the same bytes."""
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
+
+
+def index_images(root: Path) -> dict[str, Path]:
+    """Image file name → path, for every image below ``root``."""
+    return {p.name: p for p in sorted(root.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}

@@ -12,13 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 LESIONS: tuple[str, ...] = ("GGO", "Csld", "CrPa", "AirBr", "InSepThi")
-LESION_NAMES: dict[str, str] = {
-    "GGO": "ground-glass opacity",
-    "Csld": "consolidation",
-    "CrPa": "crazy-paving pattern",
-    "AirBr": "air bronchogram",
-    "InSepThi": "interlobular septal thickening",
-}
 COVID = "covid"
 LABELS: tuple[str, ...] = (COVID, *LESIONS)
 

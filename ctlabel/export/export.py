@@ -13,10 +13,9 @@ from typing import Any
 from ctlabel.errors import CtlabelError
 from ctlabel.export.formats import CODES, COVID_CODE, HEADER, States, apply_uncertain, to_cells
 from ctlabel.export.splits import SPLITS, grouped_split, parse_ratios, ratio_warning, read_split_file
-from ctlabel.io import NAME_COLUMNS, check_outputs, read_records, read_table, write_files
+from ctlabel.io import IMAGE_SUFFIXES, NAME_COLUMNS, check_outputs, read_records, read_table, write_files
 from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, STATES, state_of
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 NEGATIVE_CLASSES = {"noncovid", "non-covid", "negative", "0", "normal"}
 POSITIVE_CLASSES = {"covid", "covid-19", "positive", "1"}
 

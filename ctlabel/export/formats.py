@@ -20,7 +20,6 @@ COVID_CODE = "CVD19"
 CODES: tuple[str, ...] = (COVID_CODE, *LESIONS)
 HEADER: tuple[str, ...] = ("imgname", *CODES)
 FORMATS = ("ladnn", "binary", "chexpert")
-UNCERTAIN_POLICIES = ("positive", "negative", "blank", "keep")
 
 Cells = dict[str, str]
 States = dict[str, str]

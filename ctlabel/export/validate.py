@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
-from ctlabel.export.export import IMAGE_SUFFIXES
 from ctlabel.export.formats import COVID_CODE, read_label_file
+from ctlabel.io import index_images
 from ctlabel.schema import LESIONS, POSITIVE
 
 
@@ -26,11 +26,6 @@ class Validation:
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "ok": self.ok}
-
-
-def index_images(root: Path) -> dict[str, Path]:
-    """Image file name → path, for every image below ``root``."""
-    return {p.name: p for p in sorted(root.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
 
 
 def validate_labels(path: str | Path, images: str | Path | None = None, fmt: str | None = None) -> Validation:

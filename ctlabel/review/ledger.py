@@ -8,12 +8,11 @@ size equals the project's task count; otherwise the tasks are read from the serv
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from ctlabel.io import cache_dir
+from ctlabel.io import atomic_write, cache_dir, dump_record
 
 
 def _host(url: str) -> str:
@@ -48,17 +47,14 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:
             for entry in entries:
-                fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
+                fh.write(dump_record(entry))
                 self.entries[entry["id"]] = entry
             fh.flush()
 
     def rewrite(self, entries: list[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            for entry in entries:
-                fh.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
-        os.replace(tmp, self.path)
+        with atomic_write(self.path) as fh:
+            fh.writelines(dump_record(entry) for entry in entries)
         self.entries = {e["id"]: e for e in entries}
 
     def task_ids(self) -> set[int]:

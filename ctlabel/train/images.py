@@ -12,8 +12,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from ctlabel.errors import CtlabelError
-from ctlabel.export.validate import index_images
-from ctlabel.io import atomic_write
+from ctlabel.io import atomic_write, index_images
 
 IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
