@@ -18,8 +18,7 @@ from torch import nn
 
 from ctlabel import __version__
 from ctlabel.errors import CtlabelError
-from ctlabel.export.export import IMAGE_SUFFIXES
-from ctlabel.io import atomic_write, cache_dir
+from ctlabel.io import IMAGE_SUFFIXES, atomic_write, cache_dir
 from ctlabel.train.images import IMAGENET_MEAN, IMAGENET_STD, decode_all
 from ctlabel.train.precision import autocast, memory_format, resolve_amp
 
