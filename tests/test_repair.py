@@ -91,6 +91,11 @@ def test_damaged_text_is_mined(mine_text, damaged, expected):
     assert states(mine_text(damaged)) == expected
 
 
+@pytest.mark.parametrize("text", ["Chest CT of a man infected with 2019-nCoV.", "Axial CT, a woman with proven nCoV."])
+def test_a_sentence_ending_in_a_mixed_case_name_still_names_it(mine_text, text):
+    assert mine_text(text)["covid"]["state"] == "positive"
+
+
 @pytest.mark.parametrize(
     "text",
     [

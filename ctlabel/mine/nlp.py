@@ -29,7 +29,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
-from spacy.util import compile_infix_regex
+from spacy.util import compile_infix_regex, compile_suffix_regex
 
 from ctlabel.lexicon import CueRule, Lexicon
 from ctlabel.schema import POSITIVE, UNCERTAIN
@@ -103,11 +103,15 @@ def doc_text(doc: Doc) -> str:
 
 
 def make_tokenizer_nlp() -> Language:
-    """A blank English pipeline whose tokenizer also splits on brackets, slashes and double quotes."""
+    """A blank English pipeline whose tokenizer also splits on brackets, slashes and double quotes,
+    and a final period after a mixed-case name."""
     nlp = spacy.blank("en")
     infixes = [*(nlp.Defaults.infixes or ()), r"[\(\)\[\]/\"]", r"(?<=[a-zA-Z])[–—](?=[a-zA-Z0-9])"]
+    # a sentence's period after a mixed-case name ("infected with 2019-nCoV.") is a token of its own
+    suffixes = [*(nlp.Defaults.suffixes or ()), r"(?<=[a-z][A-Z])\."]
     tokenizer = cast(Tokenizer, nlp.tokenizer)
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    tokenizer.suffix_search = compile_suffix_regex(suffixes).search
     nlp.tokenizer = _TextKeepingTokenizer(tokenizer)
     return nlp
 
