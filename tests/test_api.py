@@ -41,9 +41,8 @@ def test_import_stays_light():
     assert out.strip() == "[]"
 
 
-def test_mine_gives_the_cli_records_on_the_dev_gold(covid_ct, tmp_path):
-    gold = covid_ct / "lesion-gold-dev.csv"
-    out = tmp_path / "mined.jsonl"
+def mine_with_cli(gold, out):
+    """``ctlabel mine captions`` on a gold file's caption and report columns."""
     cli(
         "mine",
         "captions",
@@ -57,6 +56,12 @@ def test_mine_gives_the_cli_records_on_the_dev_gold(covid_ct, tmp_path):
         "--text-col",
         "report",
     )
+
+
+def test_mine_gives_the_cli_records_on_the_dev_gold(covid_ct, tmp_path):
+    gold = covid_ct / "lesion-gold-dev.csv"
+    out = tmp_path / "mined.jsonl"
+    mine_with_cli(gold, out)
     mined = ctlabel.mine(pd.read_csv(gold), text_cols=["caption", "report"], id_col="image")
     from_cli = [json.loads(line) for line in out.read_text().splitlines()]
     assert [json.loads(json.dumps(r)) for r in mined["record"]] == from_cli  # every state, span and confidence
@@ -168,19 +173,7 @@ def test_read_records_human_source_kind_and_bad_input(tmp_path):
 def test_evaluate_gives_the_cli_scores_from_files_and_frames(covid_ct, tmp_path):
     gold = covid_ct / "lesion-gold-dev.csv"
     out = tmp_path / "mined.jsonl"
-    cli(
-        "mine",
-        "captions",
-        str(gold),
-        "-o",
-        str(out),
-        "--id-col",
-        "image",
-        "--text-col",
-        "caption",
-        "--text-col",
-        "report",
-    )
+    mine_with_cli(gold, out)
     expected = json.loads(cli("evaluate", str(gold), str(out), "--bootstrap", "50", "--json"))
     from_files = ctlabel.evaluate(gold, out, bootstrap=50)
     mined = ctlabel.read_records(out)

@@ -60,8 +60,24 @@ def dataset(tmp_path, monkeypatch):
 
 
 def train(dataset, out: Path, *extra: str):
-    args = ["train", str(dataset["labels"]), "--images", str(dataset["images"]), "--split-file", str(dataset["split"]),
-            "--backbone", BACKBONE, "--image-size", "32", "--batch-size", "4", "--out", str(out), "--json", *extra]
+    args = [
+        "train",
+        str(dataset["labels"]),
+        "--images",
+        str(dataset["images"]),
+        "--split-file",
+        str(dataset["split"]),
+        "--backbone",
+        BACKBONE,
+        "--image-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--out",
+        str(out),
+        "--json",
+        *extra,
+    ]
     return runner.invoke(app, args)
 
 
@@ -69,7 +85,16 @@ def test_train_writes_the_run_folder(dataset):
     out = dataset["root"] / "run"
     result = train(dataset, out, "--epochs", "2")
     assert result.exit_code == 0, result.output
-    for name in ("best.pt", "last.pt", "metrics.json", "roc.png", "pr.png", "history.csv", "config.json", "predictions.csv"):
+    for name in (
+        "best.pt",
+        "last.pt",
+        "metrics.json",
+        "roc.png",
+        "pr.png",
+        "history.csv",
+        "config.json",
+        "predictions.csv",
+    ):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     covid = metrics["test"]["covid"]
@@ -107,8 +132,12 @@ def test_predict_explain_and_report(dataset):
     images = sorted((dataset["images"] / "nested").glob("*.png"))[:3]
     predicted = json.loads(runner.invoke(app, ["predict", str(out / "best.pt"), *map(str, images), "--json"]).stdout)
     assert [Path(p["image"]).name for p in predicted] == [p.name for p in images]
-    assert all(0 <= p["covid"] <= 1 and set(p["lesions"]) == {"GGO", "Csld", "CrPa", "AirBr", "InSepThi"} for p in predicted)
-    result = runner.invoke(app, ["explain", str(out), *map(str, images), "--out", str(dataset["root"] / "cam"), "--json"])
+    assert all(
+        0 <= p["covid"] <= 1 and set(p["lesions"]) == {"GGO", "Csld", "CrPa", "AirBr", "InSepThi"} for p in predicted
+    )
+    result = runner.invoke(
+        app, ["explain", str(out), *map(str, images), "--out", str(dataset["root"] / "cam"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     for entry in json.loads(result.stdout):
         overlay = np.asarray(Image.open(entry["overlay"]))
@@ -198,9 +227,31 @@ def test_ddp_under_torchrun_on_cpu(dataset):
     import sys
 
     out = dataset["root"] / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "ctlabel", "train",
-           str(dataset["labels"]), "--images", str(dataset["images"]), "--split-file", str(dataset["split"]),
-           "--backbone", BACKBONE, "--image-size", "32", "--batch-size", "2", "--epochs", "2", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "ctlabel",
+        "train",
+        str(dataset["labels"]),
+        "--images",
+        str(dataset["images"]),
+        "--split-file",
+        str(dataset["split"]),
+        "--backbone",
+        BACKBONE,
+        "--image-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr.count("epoch 2/2") == 1  # only rank 0 reports
@@ -226,7 +277,9 @@ def test_weights_from_a_local_file(tmp_path):
     from ctlabel.train.model import build_model
 
     source = timm.create_model(BACKBONE, pretrained=False)
-    torch.nn.init.constant_(source.conv1[0].weight if isinstance(source.conv1, torch.nn.Sequential) else source.conv1.weight, 0.125)
+    torch.nn.init.constant_(
+        source.conv1[0].weight if isinstance(source.conv1, torch.nn.Sequential) else source.conv1.weight, 0.125
+    )
     weights = tmp_path / "w.pth"
     torch.save(source.state_dict(), weights)
     model, origin = build_model(BACKBONE, 6, weights=weights)

@@ -13,24 +13,41 @@ from ctlabel.errors import CtlabelError
 from ctlabel.train.compare import paired
 
 
-def _run(root: Path, name: str, seed: int, auc: float, baseline: bool = False, dtype: str = "bfloat16",
-         weights: str = "scratch") -> Path:
+def _run(
+    root: Path,
+    name: str,
+    seed: int,
+    auc: float,
+    baseline: bool = False,
+    dtype: str = "bfloat16",
+    weights: str = "scratch",
+) -> Path:
     """A finished run folder as the trainer writes it (only the fields compare reads)."""
     run = root / name
     run.mkdir()
     covid = {"auc": auc, "accuracy": auc - 0.1, "f1": 0.5, "recall": 0.5, "precision": 0.5}
     (run / "metrics.json").write_text(json.dumps({"test": {"covid": covid}}))
-    config = {"backbone": "resnet18", "weights_source": weights, "precision": {"dtype": dtype},
-              "config": {"baseline": baseline, "seed": seed}}
+    config = {
+        "backbone": "resnet18",
+        "weights_source": weights,
+        "precision": {"dtype": dtype},
+        "config": {"baseline": baseline, "seed": seed},
+    }
     (run / "config.json").write_text(json.dumps(config))
     return run
 
 
 def test_paired_difference_by_seed(tmp_path):
-    runs = [_run(tmp_path, "l0", 0, 0.70), _run(tmp_path, "l1", 1, 0.74), _run(tmp_path, "l2", 2, 0.72),
-            _run(tmp_path, "b0", 0, 0.66, baseline=True), _run(tmp_path, "b1", 1, 0.70, baseline=True),
-            _run(tmp_path, "b2", 2, 0.69, baseline=True),
-            _run(tmp_path, "f0", 0, 0.71, dtype="float32"), _run(tmp_path, "f1", 1, 0.735, dtype="float32")]
+    runs = [
+        _run(tmp_path, "l0", 0, 0.70),
+        _run(tmp_path, "l1", 1, 0.74),
+        _run(tmp_path, "l2", 2, 0.72),
+        _run(tmp_path, "b0", 0, 0.66, baseline=True),
+        _run(tmp_path, "b1", 1, 0.70, baseline=True),
+        _run(tmp_path, "b2", 2, 0.69, baseline=True),
+        _run(tmp_path, "f0", 0, 0.71, dtype="float32"),
+        _run(tmp_path, "f1", 1, 0.735, dtype="float32"),
+    ]
     pairs = {(p["setting"], p["metric"]): p for p in paired(runs)}
     head = pairs[("model", "auc")]
     assert (head["first"], head["second"], head["seeds"]) == ("baseline", "LA-DNN", [0, 1, 2])
@@ -47,8 +64,12 @@ def test_paired_difference_by_seed(tmp_path):
 
 def test_compare_prints_groups_and_the_paired_table(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # wide tables, unwrapped
-    runs = [_run(tmp_path, f"{h}{s}", s, 0.7 + s / 100, baseline=h == "b", weights=w)
-            for h in ("l", "b") for s in (0, 1) for w in ("scratch",)]
+    runs = [
+        _run(tmp_path, f"{h}{s}", s, 0.7 + s / 100, baseline=h == "b", weights=w)
+        for h in ("l", "b")
+        for s in (0, 1)
+        for w in ("scratch",)
+    ]
     runs += [_run(tmp_path, f"p{s}", s, 0.75 + s / 100, weights="/x/r18-simclr.pt") for s in (0, 1)]
     result = runner.invoke(app, ["compare", *map(str, runs)])
     assert result.exit_code == 0, result.output

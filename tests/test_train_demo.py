@@ -25,15 +25,35 @@ def test_demo_settings_learn_the_ground_glass_pattern(tmp_path, monkeypatch):
     for k in range(44):
         covid = k % 2 == 0
         name = f"slice{k:02d}.png"
-        Image.fromarray(ct_like(7000 + 13 * k, ("ggo", "consolidation")[k % 4 // 2] if covid else None)).save(images / name)
+        Image.fromarray(ct_like(7000 + 13 * k, ("ggo", "consolidation")[k % 4 // 2] if covid else None)).save(
+            images / name
+        )
         rows.append(f"{name},{'CVD19' if covid else ''},,,,,")
         split.append(f"{name},{'train' if k < 24 else ('val' if k < 32 else 'test')}")
     (tmp_path / "labels.csv").write_text(HEADER + "\n".join(rows) + "\n")
     (tmp_path / "split.csv").write_text("\n".join(split) + "\n")
-    args = ["train", str(tmp_path / "labels.csv"), "--images", str(images), "--split-file", str(tmp_path / "split.csv"),
-            "--out", str(tmp_path / "run"), "--backbone", settings["backbone"], "--epochs", str(settings["epochs"]),
-            "--lr", str(settings["lr"]), "--image-size", str(settings["image_size"]),
-            "--batch-size", str(settings["batch_size"]), "--scratch", "--json"]
+    args = [
+        "train",
+        str(tmp_path / "labels.csv"),
+        "--images",
+        str(images),
+        "--split-file",
+        str(tmp_path / "split.csv"),
+        "--out",
+        str(tmp_path / "run"),
+        "--backbone",
+        settings["backbone"],
+        "--epochs",
+        str(settings["epochs"]),
+        "--lr",
+        str(settings["lr"]),
+        "--image-size",
+        str(settings["image_size"]),
+        "--batch-size",
+        str(settings["batch_size"]),
+        "--scratch",
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     covid = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["covid"]

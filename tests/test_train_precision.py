@@ -20,9 +20,20 @@ dataset = test_train.dataset  # the same dozen generated images
 
 def _first_conv_io(dataset, amp: bool | None) -> tuple[Trainer, list[torch.Tensor]]:
     """Train one epoch in process; return the trainer and the first convolution's outputs."""
-    config = make_config({"labels": str(dataset["labels"]), "images": str(dataset["images"]), "split_file": str(dataset["split"]),
-                          "out": str(dataset["root"] / "run"), "backbone": BACKBONE, "image_size": 32, "batch_size": 4,
-                          "epochs": 1, "amp": amp, "bootstrap": 0})
+    config = make_config(
+        {
+            "labels": str(dataset["labels"]),
+            "images": str(dataset["images"]),
+            "split_file": str(dataset["split"]),
+            "out": str(dataset["root"] / "run"),
+            "backbone": BACKBONE,
+            "image_size": 32,
+            "batch_size": 4,
+            "epochs": 1,
+            "amp": amp,
+            "bootstrap": 0,
+        }
+    )
     trainer = Trainer(config, prepare(config), log=lambda line: None)
     seen: list[torch.Tensor] = []
     conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
@@ -81,8 +92,25 @@ def test_predict_in_bf16_agrees_with_float32(dataset):
 
 def test_bench_train_reports_the_reference_loop(tmp_path, monkeypatch):
     monkeypatch.setenv("CTLABEL_CACHE", str(tmp_path / "cache"))
-    result = runner.invoke(app, ["bench", "train", "--backbone", BACKBONE, "--image-size", "32", "--images", "24",
-                                 "--epochs", "1", "--batch-size", "8", "--amp", "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "train",
+            "--backbone",
+            BACKBONE,
+            "--image-size",
+            "32",
+            "--images",
+            "24",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--amp",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["precision"]["dtype"] == "bfloat16" and report["train_images"] == 21

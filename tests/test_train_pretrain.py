@@ -41,8 +41,23 @@ def unlabeled(tmp_path, monkeypatch) -> Path:
 
 
 def pretrain_cli(images: Path, out: Path, *extra: str):
-    return runner.invoke(app, ["pretrain", str(images), "--backbone", BACKBONE, "--image-size", "32", "--batch-size", "16",
-                               "--out", str(out), "--json", *extra])
+    return runner.invoke(
+        app,
+        [
+            "pretrain",
+            str(images),
+            "--backbone",
+            BACKBONE,
+            "--image-size",
+            "32",
+            "--batch-size",
+            "16",
+            "--out",
+            str(out),
+            "--json",
+            *extra,
+        ],
+    )
 
 
 def _fixed_view_loss(trainer: Pretrainer, pixels: torch.Tensor) -> float:
@@ -54,8 +69,15 @@ def _fixed_view_loss(trainer: Pretrainer, pixels: torch.Tensor) -> float:
 
 
 def test_pretrain_loss_falls(unlabeled, tmp_path):
-    config = PretrainConfig(images=[str(unlabeled)], out=str(tmp_path / "w.pt"), backbone=BACKBONE, epochs=6,
-                            image_size=32, batch_size=16, lr=2e-3)
+    config = PretrainConfig(
+        images=[str(unlabeled)],
+        out=str(tmp_path / "w.pt"),
+        backbone=BACKBONE,
+        epochs=6,
+        image_size=32,
+        batch_size=16,
+        lr=2e-3,
+    )
     pixels, skipped = load_images(config)
     assert pixels.shape == (32, 3, 32, 32) and skipped == []  # notes.txt is not taken for an image
     trainer = Pretrainer(config, pixels, log=lambda line: None)
@@ -101,9 +123,20 @@ def test_weights_from_pretrain_fine_tune(unlabeled, tmp_path, dataset):
 def test_weights_of_another_backbone_are_one_line(unlabeled, tmp_path, dataset):
     weights = tmp_path / "w.pt"
     assert pretrain_cli(unlabeled, weights, "--epochs", "1").exit_code == 0
-    result = train(dataset, dataset["root"] / "other", "--epochs", "1", "--weights", str(weights), "--backbone", "test_efficientnet")
+    result = train(
+        dataset,
+        dataset["root"] / "other",
+        "--epochs",
+        "1",
+        "--weights",
+        str(weights),
+        "--backbone",
+        "test_efficientnet",
+    )
     assert result.exit_code == 2
-    assert "weights of a test_resnet backbone, not test_efficientnet" in result.output and "Traceback" not in result.output
+    assert (
+        "weights of a test_resnet backbone, not test_efficientnet" in result.output and "Traceback" not in result.output
+    )
     assert not (dataset["root"] / "other" / "best.pt").exists()
     raw = tmp_path / "raw.pth"  # a bare state dict, no metadata: told apart by its keys and shapes
     torch.save(torch.load(weights, weights_only=True)["state_dict"], raw)
@@ -130,8 +163,22 @@ def test_pretrain_bad_input_is_one_line(tmp_path, monkeypatch, make, args, messa
     (tmp_path / "imgs").mkdir()
     for k in range(3):
         Image.fromarray(ct_like(k)).save(tmp_path / "imgs" / f"{k}.png")
-    result = runner.invoke(app, ["pretrain", str(make(tmp_path)), "--out", str(tmp_path / "w.pt"), "--epochs", "1",
-                                 "--image-size", "32", "--backbone", BACKBONE, *args])
+    result = runner.invoke(
+        app,
+        [
+            "pretrain",
+            str(make(tmp_path)),
+            "--out",
+            str(tmp_path / "w.pt"),
+            "--epochs",
+            "1",
+            "--image-size",
+            "32",
+            "--backbone",
+            BACKBONE,
+            *args,
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "w.pt").exists()

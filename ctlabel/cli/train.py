@@ -14,12 +14,16 @@ from ctlabel.cli.common import console, err_console, guarded, print_json, progre
 
 def train_command(
     labels: Path = typer.Argument(..., help="Label file (ladnn, binary or chexpert format)."),
-    images: list[Path] = typer.Option(..., "--images", help="Folder searched (recursively) for the images by file name; repeatable."),
+    images: list[Path] = typer.Option(
+        ..., "--images", help="Folder searched (recursively) for the images by file name; repeatable."
+    ),
     out: Path = typer.Option(..., "--out", help="Run folder: checkpoints, metrics, plots."),
     split_file: Path | None = typer.Option(None, "--split-file", help="image,split CSV (e.g. the LA-DNN split)."),
     val: Path | None = typer.Option(None, "--val", help="Validation label file (LABELS is then the train file)."),
     test: Path | None = typer.Option(None, "--test", help="Test label file."),
-    recipe: Path | None = typer.Option(None, "--recipe", help="A training/*.toml recipe; options given here override it."),
+    recipe: Path | None = typer.Option(
+        None, "--recipe", help="A training/*.toml recipe; options given here override it."
+    ),
     backbone: str | None = typer.Option(None, "--backbone", help="Any timm model name (default densenet169)."),
     epochs: int | None = typer.Option(None, "--epochs"),
     image_size: int | None = typer.Option(None, "--image-size"),
@@ -28,15 +32,27 @@ def train_command(
     weight_decay: float | None = typer.Option(None, "--weight-decay"),
     covid_weight: float | None = typer.Option(None, "--covid-weight"),
     lesion_policy: str | None = typer.Option(None, "--lesion-policy", help="mask (reference), zeros or ones."),
-    baseline: bool | None = typer.Option(None, "--baseline/--ladnn", help="Train the COVID head alone (the paper's baseline)."),
-    pretrained: bool | None = typer.Option(None, "--pretrained/--scratch", help="ImageNet weights from the local timm/HF cache."),
+    baseline: bool | None = typer.Option(
+        None, "--baseline/--ladnn", help="Train the COVID head alone (the paper's baseline)."
+    ),
+    pretrained: bool | None = typer.Option(
+        None, "--pretrained/--scratch", help="ImageNet weights from the local timm/HF cache."
+    ),
     weights: Path | None = typer.Option(None, "--weights", help="Backbone weights from this file."),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU or GPU has fast bf16)."),
+    amp: bool | None = typer.Option(
+        None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU or GPU has fast bf16)."
+    ),
     seed: int | None = typer.Option(None, "--seed"),
-    select: str | None = typer.Option(None, "--select", help="Best checkpoint by val_covid_loss, val_loss, val_auc, val_f1 or val_accuracy."),
-    patience: int | None = typer.Option(None, "--patience", help="Early stopping after N epochs without improvement (0: off)."),
-    skip_missing: bool | None = typer.Option(None, "--skip-missing", help="Drop missing or unreadable images instead of failing."),
+    select: str | None = typer.Option(
+        None, "--select", help="Best checkpoint by val_covid_loss, val_loss, val_auc, val_f1 or val_accuracy."
+    ),
+    patience: int | None = typer.Option(
+        None, "--patience", help="Early stopping after N epochs without improvement (0: off)."
+    ),
+    skip_missing: bool | None = typer.Option(
+        None, "--skip-missing", help="Drop missing or unreadable images instead of failing."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/last.pt."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -45,12 +61,30 @@ def train_command(
     from ctlabel.train.trainer import train
 
     options = dict(
-        labels=str(labels), images=os.pathsep.join(map(str, images)), out=str(out), recipe=str(recipe) if recipe else None,
-        split_file=str(split_file) if split_file else None, val=str(val) if val else None, test=str(test) if test else None,
-        backbone=backbone, epochs=epochs, image_size=image_size, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        covid_weight=covid_weight, lesion_policy=lesion_policy, baseline=baseline, pretrained=pretrained,
-        weights=str(weights) if weights else None, device=device, amp=amp, seed=seed, select=select,
-        patience=patience, skip_missing=skip_missing,
+        labels=str(labels),
+        images=os.pathsep.join(map(str, images)),
+        out=str(out),
+        recipe=str(recipe) if recipe else None,
+        split_file=str(split_file) if split_file else None,
+        val=str(val) if val else None,
+        test=str(test) if test else None,
+        backbone=backbone,
+        epochs=epochs,
+        image_size=image_size,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=weight_decay,
+        covid_weight=covid_weight,
+        lesion_policy=lesion_policy,
+        baseline=baseline,
+        pretrained=pretrained,
+        weights=str(weights) if weights else None,
+        device=device,
+        amp=amp,
+        seed=seed,
+        select=select,
+        patience=patience,
+        skip_missing=skip_missing,
     )
 
     for name, value in (("--lr", lr), ("--weight-decay", weight_decay), ("--covid-weight", covid_weight)):
@@ -75,15 +109,24 @@ def train_command(
         if split in result.metrics:
             m = result.metrics[split]["covid"]
             ci = m["ci95"].get("auc")
-            table.add_row(split, f"{m['accuracy']:.3f}", f"{m['f1']:.3f}", "-" if m["auc"] is None else f"{m['auc']:.3f}",
-                          f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "", f"{m['recall']:.3f}", f"{m['precision']:.3f}")
+            table.add_row(
+                split,
+                f"{m['accuracy']:.3f}",
+                f"{m['f1']:.3f}",
+                "-" if m["auc"] is None else f"{m['auc']:.3f}",
+                f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "",
+                f"{m['recall']:.3f}",
+                f"{m['precision']:.3f}",
+            )
     console.print(table)
 
 
 def predict_command(
     checkpoint: Path = typer.Argument(..., help="best.pt (or its run folder)."),
     images: list[Path] = typer.Argument(..., help="Image files."),
-    amp: bool | None = typer.Option(None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU has fast bf16)."),
+    amp: bool | None = typer.Option(
+        None, "--amp/--no-amp", help="bfloat16 autocast (default: on where the CPU has fast bf16)."
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """COVID and lesion probabilities per image."""
@@ -154,7 +197,14 @@ def compare_command(
         for col in ("setting", "first → second", "with", "metric", "seeds", "difference", "95% interval", "verdict"):
             diff.add_column(col)
         for p in pairs:
-            diff.add_row(p["setting"], f"{p['first']} → {p['second']}", p["shared"], p["metric"], str(len(p["seeds"])),
-                         f"{p['mean']:+.3f} ± {p['sd']:.3f}", f"[{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}]",
-                         "inside the noise" if p["inside_noise"] else "outside the noise")
+            diff.add_row(
+                p["setting"],
+                f"{p['first']} → {p['second']}",
+                p["shared"],
+                p["metric"],
+                str(len(p["seeds"])),
+                f"{p['mean']:+.3f} ± {p['sd']:.3f}",
+                f"[{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}]",
+                "inside the noise" if p["inside_noise"] else "outside the noise",
+            )
         console.print(diff)

@@ -52,19 +52,23 @@ class _SigmoidNet(nn.Module):
         return torch.sigmoid(self.net(x))
 
 
-def reference_epoch(paths: list[Path], targets: torch.Tensor, backbone: str, image_size: int, batch_size: int) -> dict[str, float]:
+def reference_epoch(
+    paths: list[Path], targets: torch.Tensor, backbone: str, image_size: int, batch_size: int
+) -> dict[str, float]:
     """One epoch the way the reference trains: PIL decode and torchvision transforms of every
     image every epoch, sigmoid in forward, a per-sample loss loop, float32, contiguous, CPU."""
     from torchvision import transforms
 
     torch.manual_seed(0)
-    transform = transforms.Compose([
-        transforms.Resize((image_size, image_size)),
-        transforms.RandomAffine(0, shear=float(np.degrees(0.2)), scale=(0.8, 1.2)),
-        transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(),
-        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-    ])
+    transform = transforms.Compose(
+        [
+            transforms.Resize((image_size, image_size)),
+            transforms.RandomAffine(0, shear=float(np.degrees(0.2)), scale=(0.8, 1.2)),
+            transforms.RandomHorizontalFlip(),
+            transforms.ToTensor(),
+            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )
     model = _SigmoidNet(backbone, targets.shape[1]).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-5, weight_decay=5e-4)
     start, cpu = time.perf_counter(), time.process_time()
@@ -77,19 +81,41 @@ def reference_epoch(paths: list[Path], targets: torch.Tensor, backbone: str, ima
         loss.backward()  # type: ignore[union-attr]
         optimizer.step()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {"images": len(paths), "seconds": seconds, "images_per_s": len(paths) / seconds, "cpu_s": cpu,
-            "images_per_cpu_s": len(paths) / cpu}
+    return {
+        "images": len(paths),
+        "seconds": seconds,
+        "images_per_s": len(paths) / seconds,
+        "cpu_s": cpu,
+        "images_per_cpu_s": len(paths) / cpu,
+    }
 
 
-def bench_train(backbone: str, image_size: int, batch_size: int, n_images: int, epochs: int, device: str,
-                amp: bool | None, reference: bool = True) -> dict[str, Any]:
+def bench_train(
+    backbone: str,
+    image_size: int,
+    batch_size: int,
+    n_images: int,
+    epochs: int,
+    device: str,
+    amp: bool | None,
+    reference: bool = True,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         labels, split = _synthetic_dataset(root, n_images)
         config = TrainConfig(
-            labels=str(labels), images=str(root / "images"), split_file=str(split), out=str(root / "run"),
-            backbone=backbone, image_size=image_size, batch_size=batch_size, epochs=epochs, device=device, amp=amp,
-            bootstrap=0, cache_dir=str(root / "cache"),
+            labels=str(labels),
+            images=str(root / "images"),
+            split_file=str(split),
+            out=str(root / "run"),
+            backbone=backbone,
+            image_size=image_size,
+            batch_size=batch_size,
+            epochs=epochs,
+            device=device,
+            amp=amp,
+            bootstrap=0,
+            cache_dir=str(root / "cache"),
         )
         t0 = time.perf_counter()
         data = prepare(config)
@@ -100,18 +126,34 @@ def bench_train(backbone: str, image_size: int, batch_size: int, n_images: int, 
             start, cpu = time.perf_counter(), time.process_time()
             row = trainer.train_epoch()
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-            epochs_out.append({"epoch": epoch + 1, "images_per_s": row["images"] / seconds, "images_per_cpu_s": row["images"] / cpu,
-                               "data_s": row["data_s"], "compute_s": row["compute_s"], "epoch_s": seconds, "cpu_s": cpu,
-                               "data_share": row["data_s"] / seconds})
+            epochs_out.append(
+                {
+                    "epoch": epoch + 1,
+                    "images_per_s": row["images"] / seconds,
+                    "images_per_cpu_s": row["images"] / cpu,
+                    "data_s": row["data_s"],
+                    "compute_s": row["compute_s"],
+                    "epoch_s": seconds,
+                    "cpu_s": cpu,
+                    "data_share": row["data_s"] / seconds,
+                }
+            )
         ran = describe(trainer.device, trainer.amp, config.channels_last)
         ref = None
         if reference and trainer.device.type == "cpu":
             train = data.splits["train"]
             paths = [root / "images" / n for n in train.names]
             ref = reference_epoch(paths, (train.targets == 1).float(), backbone, image_size, batch_size)
-    out: dict[str, Any] = {"backbone": backbone, "image_size": image_size, "batch_size": batch_size, "precision": ran,
-                           "train_images": len(data.splits["train"].names), "threads": torch.get_num_threads(), "decode_once_s": decode_s,
-                           "epochs": epochs_out}
+    out: dict[str, Any] = {
+        "backbone": backbone,
+        "image_size": image_size,
+        "batch_size": batch_size,
+        "precision": ran,
+        "train_images": len(data.splits["train"].names),
+        "threads": torch.get_num_threads(),
+        "decode_once_s": decode_s,
+        "epochs": epochs_out,
+    }
     if ref is not None:
         out["reference"] = ref
         out["speedup"] = epochs_out[-1]["images_per_s"] / ref["images_per_s"]

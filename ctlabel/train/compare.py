@@ -47,8 +47,12 @@ def read_run(run: Path, split: str) -> Run:
     metrics, config = json.loads(metrics_file.read_text()), json.loads(config_file.read_text())
     if split not in metrics:
         raise CtlabelError(f"{run}: has no {split} metrics")
-    key = {"backbone": config["backbone"], "model": "baseline" if config["config"]["baseline"] else "LA-DNN",
-           "init": _init(config), "dtype": _dtype(config)}
+    key = {
+        "backbone": config["backbone"],
+        "model": "baseline" if config["config"]["baseline"] else "LA-DNN",
+        "init": _init(config),
+        "dtype": _dtype(config),
+    }
     return Run(run, key, int(config["config"].get("seed", 0)), metrics[split]["covid"])
 
 
@@ -104,14 +108,29 @@ def paired(run_dirs: list[Path], split: str = "test") -> list[dict[str, Any]]:
                 continue
             shared = " · ".join(x for x, y in zip(a, b) if x == y)
             for metric in PAIRED_METRICS:
-                diffs = [by_seed[(b, s)].metrics[metric] - by_seed[(a, s)].metrics[metric] for s in seeds
-                         if by_seed[(b, s)].metrics.get(metric) is not None and by_seed[(a, s)].metrics.get(metric) is not None]
+                diffs = [
+                    by_seed[(b, s)].metrics[metric] - by_seed[(a, s)].metrics[metric]
+                    for s in seeds
+                    if by_seed[(b, s)].metrics.get(metric) is not None
+                    and by_seed[(a, s)].metrics.get(metric) is not None
+                ]
                 if len(diffs) < 2:
                     continue
                 s = _summary(diffs)
                 half = T95[min(len(diffs) - 2, len(T95) - 1)] * s["sd"] / len(diffs) ** 0.5
                 lo, hi = s["mean"] - half, s["mean"] + half
-                out.append({"setting": differ[0], "first": a[FACTORS.index(differ[0]) + 1],
-                            "second": b[FACTORS.index(differ[0]) + 1], "shared": shared, "metric": metric,
-                            "seeds": seeds, "differences": diffs, **s, "ci95": [lo, hi], "inside_noise": lo <= 0 <= hi})
+                out.append(
+                    {
+                        "setting": differ[0],
+                        "first": a[FACTORS.index(differ[0]) + 1],
+                        "second": b[FACTORS.index(differ[0]) + 1],
+                        "shared": shared,
+                        "metric": metric,
+                        "seeds": seeds,
+                        "differences": diffs,
+                        **s,
+                        "ci95": [lo, hi],
+                        "inside_noise": lo <= 0 <= hi,
+                    }
+                )
     return out

@@ -55,18 +55,28 @@ def prepare(config: TrainConfig, progress=None) -> Prepared:
     for name, labelset in sets.items():
         found, missing = find_images(labelset.names, roots)
         names = [n for n in labelset.names if n in found]
-        pixels, bad = decode_all([found[n] for n in names], config.image_size,
-                                 Path(config.cache_dir) if config.cache_dir else cache_dir("images"), progress)
-        problems = [f"{n}: not found below {config.images}" for n in missing] + [f"{names[i]}: not a readable image" for i in bad]
+        pixels, bad = decode_all(
+            [found[n] for n in names],
+            config.image_size,
+            Path(config.cache_dir) if config.cache_dir else cache_dir("images"),
+            progress,
+        )
+        problems = [f"{n}: not found below {config.images}" for n in missing] + [
+            f"{names[i]}: not a readable image" for i in bad
+        ]
         if problems and not config.skip_missing:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise CtlabelError(f"{config.labels if name == 'train' else name}: {problems[0]}{more}; fix or pass --skip-missing")
+            raise CtlabelError(
+                f"{config.labels if name == 'train' else name}: {problems[0]}{more}; fix or pass --skip-missing"
+            )
         dropped += problems
         keep = [i for i in range(len(names)) if i not in set(bad)]
         kept = [names[i] for i in keep]
         subset = labelset.subset(kept)
         splits[name] = Split(kept, subset.targets, pixels[keep] if len(keep) != len(names) else pixels)
-    counts = {name: LabelSet(Path(""), s.names, s.targets).counts() | {"images": len(s.names)} for name, s in splits.items()}
+    counts = {
+        name: LabelSet(Path(""), s.names, s.targets).counts() | {"images": len(s.names)} for name, s in splits.items()
+    }
     if not splits["train"].names:
         raise CtlabelError("no training image left")
     return Prepared(splits, counts, dropped)

@@ -20,7 +20,8 @@ IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 def load_image(path: Path, size: int) -> np.ndarray:
     """An RGB uint8 array of size×size from any PIL mode (RGB, RGBA, L, P, I;16…)."""
-    with Image.open(path) as img:
+    with Image.open(path) as opened:
+        img: Image.Image = opened
         if img.mode in ("I;16", "I"):
             arr = np.asarray(img, dtype=np.float32)
             lo, hi = float(arr.min()), float(arr.max())
@@ -30,7 +31,7 @@ def load_image(path: Path, size: int) -> np.ndarray:
         if img.mode in ("RGBA", "LA"):
             background = Image.new("RGBA", img.size, (0, 0, 0, 255))
             img = Image.alpha_composite(background, img.convert("RGBA"))
-        img = img.convert("RGB").resize((size, size), Image.BILINEAR)
+        img = img.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
         return np.asarray(img, dtype=np.uint8)
 
 
@@ -57,7 +58,9 @@ def decode_all(paths: list[Path], size: int, cache_dir: Path | None, progress=No
             saved = torch.load(cache)
             return saved["pixels"], saved["bad"]
         except Exception as exc:  # a truncated or foreign file fails in many ways
-            sys.stderr.write(f"warning: {cache}: unreadable image cache ({exc.__class__.__name__}); decoding the images again\n")
+            sys.stderr.write(
+                f"warning: {cache}: unreadable image cache ({exc.__class__.__name__}); decoding the images again\n"
+            )
     pixels = torch.zeros((len(paths), 3, size, size), dtype=torch.uint8)
     bad = []
     for i, path in enumerate(paths):
@@ -79,7 +82,9 @@ def normalize(batch: torch.Tensor) -> torch.Tensor:
     return (x - IMAGENET_MEAN.to(x.device)) / IMAGENET_STD.to(x.device)
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, shear: float = 0.2, scale: tuple[float, float] = (0.8, 1.2)) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, generator: torch.Generator, shear: float = 0.2, scale: tuple[float, float] = (0.8, 1.2)
+) -> torch.Tensor:
     """The reference's augmentation on a float batch: random shear and zoom, horizontal flip; one
     affine warp for the whole batch (per-sample parameters), drawn from ``generator``."""
     b = x.shape[0]
@@ -93,5 +98,3 @@ def augment(x: torch.Tensor, generator: torch.Generator, shear: float = 0.2, sca
     theta[:, 1, 1] = 1 / s
     grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-
-

@@ -31,7 +31,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LADNN, dict[
         model.load_state_dict(state["state_dict"])
     except (KeyError, RuntimeError, EOFError) as exc:
         raise CtlabelError(f"{path}: not a ctlabel checkpoint ({exc.__class__.__name__})") from None
-    return model.eval().to(device, memory_format=torch.channels_last), state
+    return model.eval().to(device, memory_format=torch.channels_last), state  # type: ignore[call-overload]
 
 
 def _pixels(paths: list[Path], size: int) -> torch.Tensor:
@@ -47,7 +47,9 @@ def _pixels(paths: list[Path], size: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(checkpoint: str | Path, images: list[Path], batch: int = 32, amp: bool | None = None) -> list[dict[str, Any]]:
+def predict(
+    checkpoint: str | Path, images: list[Path], batch: int = 32, amp: bool | None = None
+) -> list[dict[str, Any]]:
     """Probabilities per image; bf16 autocast where the CPU has fast bf16 unless ``amp`` says otherwise."""
     model, state = load_checkpoint(checkpoint)
     labels = state["labels"]
@@ -60,7 +62,9 @@ def predict(checkpoint: str | Path, images: list[Path], batch: int = 32, amp: bo
             logits = model(normalize(_pixels(chunk, state["image_size"])))
         probs = torch.sigmoid(logits.float()).numpy()
         for path, p in zip(chunk, probs):
-            out.append({"image": str(path), "covid": float(p[0]), "lesions": {c: float(v) for c, v in zip(labels[1:], p[1:])}})
+            out.append(
+                {"image": str(path), "covid": float(p[0]), "lesions": {c: float(v) for c, v in zip(labels[1:], p[1:])}}
+            )
     return out
 
 
@@ -83,15 +87,24 @@ def explain(checkpoint: str | Path, images: list[Path], out_dir: Path) -> list[d
             if not np.isfinite(heat).all():
                 raise CtlabelError(f"{path}: the Grad-CAM++ map has NaN values")
             if heat.max() <= 0:
-                raise CtlabelError(f"{path}: the Grad-CAM++ map is empty (no positive evidence for the COVID logit in {type(gradcam_layer(model)).__name__})")
+                raise CtlabelError(
+                    f"{path}: the Grad-CAM++ map is empty (no positive evidence for the COVID logit in {type(gradcam_layer(model)).__name__})"
+                )
             rgb = pixels[0].permute(1, 2, 0).numpy().astype(np.float32) / 255
             overlay = show_cam_on_image(rgb, heat, use_rgb=True)
             target = out_dir / f"{path.stem}-gradcampp.png"
             Image.fromarray(overlay).save(target)
             with torch.no_grad():
                 prob = float(torch.sigmoid(model(normalize(pixels)))[0, 0])
-            results.append({"image": str(path), "overlay": str(target), "covid": prob,
-                            "map_max": float(heat.max()), "map_mean": float(heat.mean())})
+            results.append(
+                {
+                    "image": str(path),
+                    "overlay": str(target),
+                    "covid": prob,
+                    "map_max": float(heat.max()),
+                    "map_mean": float(heat.mean()),
+                }
+            )
     return results
 
 

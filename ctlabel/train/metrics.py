@@ -71,7 +71,9 @@ def bootstrap_ci(y: np.ndarray, p: np.ndarray, rounds: int = 1000, seed: int = 0
     return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in samples.items()}
 
 
-def evaluate_outputs(targets: np.ndarray, probs: np.ndarray, lesion_codes: list[str], rounds: int = 1000) -> dict[str, Any]:
+def evaluate_outputs(
+    targets: np.ndarray, probs: np.ndarray, lesion_codes: list[str], rounds: int = 1000
+) -> dict[str, Any]:
     """COVID metrics with intervals, and per-lesion AUC where the split has positives and negatives."""
     covid_y = (targets[:, 0] == 1).astype(int)
     result: dict[str, Any] = {"covid": binary_metrics(covid_y, probs[:, 0])}

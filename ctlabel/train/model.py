@@ -19,7 +19,7 @@ class LADNN(nn.Module):
     def __init__(self, backbone: nn.Module, outputs: int):
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Linear(backbone.num_features, outputs)
+        self.head = nn.Linear(int(backbone.num_features), outputs)  # type: ignore[arg-type]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))
@@ -80,8 +80,10 @@ def load_backbone_weights(backbone: nn.Module, name: str, path: Path) -> None:
     missing, unexpected = [k for k in own if k not in state], [k for k in state if k not in own]
     if wrong or missing or unexpected:
         example = (wrong or missing or unexpected)[0]
-        raise CtlabelError(f"{path}: does not fit the {name} backbone ({len(wrong)} tensors of another shape, "
-                           f"{len(missing)} missing, {len(unexpected)} unexpected, e.g. {example!r})")
+        raise CtlabelError(
+            f"{path}: does not fit the {name} backbone ({len(wrong)} tensors of another shape, "
+            f"{len(missing)} missing, {len(unexpected)} unexpected, e.g. {example!r})"
+        )
     backbone.load_state_dict(state)
 
 

@@ -45,5 +45,10 @@ def memory_format(channels_last: bool) -> torch.memory_format:
 
 def describe(device: torch.device, amp: bool, channels_last: bool) -> dict[str, Any]:
     """What ran, for config.json and the benchmark."""
-    return {"device": device.type, "amp": amp, "dtype": "bfloat16" if amp else "float32",
-            "channels_last": channels_last, "cpu_bf16_units": cpu_bf16_units()}
+    return {
+        "device": device.type,
+        "amp": amp,
+        "dtype": "bfloat16" if amp else "float32",
+        "channels_last": channels_last,
+        "cpu_bf16_units": cpu_bf16_units(),
+    }

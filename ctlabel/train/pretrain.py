@@ -72,7 +72,7 @@ class SimCLR(nn.Module):
     def __init__(self, backbone: str, projection_dim: int):
         super().__init__()
         self.backbone = timm.create_model(backbone, pretrained=False, num_classes=0)
-        width = self.backbone.num_features
+        width = int(self.backbone.num_features)  # type: ignore[arg-type]
         self.projector = nn.Sequential(nn.Linear(width, width), nn.ReLU(inplace=True), nn.Linear(width, projection_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +128,7 @@ class Pretrainer:
         torch.manual_seed(config.seed)
         self.model = SimCLR(config.backbone, config.projection_dim)
         self.memory_format = memory_format(config.channels_last)
-        self.model.to(self.device, memory_format=self.memory_format)
+        self.model.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
         self.amp = resolve_amp(config.amp, self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.history: list[dict[str, float]] = []
@@ -142,8 +142,10 @@ class Pretrainer:
     def resume(self, path: Path) -> None:
         state = torch.load(path, map_location="cpu", weights_only=False)
         if state["backbone"] != self.config.backbone or state["images"] != len(self.pixels):
-            raise CtlabelError(f"{path}: was pretraining {state['backbone']} on {state['images']} images; "
-                               f"the settings differ ({self.config.backbone}, {len(self.pixels)} images)")
+            raise CtlabelError(
+                f"{path}: was pretraining {state['backbone']} on {state['images']} images; "
+                f"the settings differ ({self.config.backbone}, {len(self.pixels)} images)"
+            )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
@@ -174,19 +176,38 @@ class Pretrainer:
             if self.progress:
                 self.progress(len(index))
         seconds = time.perf_counter() - t0
-        return {"epoch": epoch + 1, "loss": total / max(steps, 1), "lr": self.lr_at(epoch),
-                "images_per_s": 2 * seen / max(seconds, 1e-9), "seconds": seconds}
+        return {
+            "epoch": epoch + 1,
+            "loss": total / max(steps, 1),
+            "lr": self.lr_at(epoch),
+            "images_per_s": 2 * seen / max(seconds, 1e-9),
+            "seconds": seconds,
+        }
 
     def save(self, out: Path, epoch: int) -> None:
         c = self.config
         meta = {"backbone": c.backbone, "images": len(self.pixels), "epoch": epoch}
-        weights = {"state_dict": self.model.backbone.state_dict(), **meta,
-                   "pretrain": {"method": "simclr", "epochs_done": epoch + 1, "config": asdict(c),
-                                "loss": [h["loss"] for h in self.history], "ctlabel": __version__}}
+        weights = {
+            "state_dict": self.model.backbone.state_dict(),
+            **meta,
+            "pretrain": {
+                "method": "simclr",
+                "epochs_done": epoch + 1,
+                "config": asdict(c),
+                "loss": [h["loss"] for h in self.history],
+                "ctlabel": __version__,
+            },
+        }
         with atomic_write(out, "wb") as fh:
             torch.save(weights, fh)
-        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "history": self.history,
-                 "generator": self.generator.get_state(), "torch_rng": torch.get_rng_state(), **meta}
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "history": self.history,
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            **meta,
+        }
         with atomic_write(state_path(out), "wb") as fh:
             torch.save(state, fh)
 
@@ -195,26 +216,37 @@ class Pretrainer:
             row = self.epoch(epoch)
             self.history.append(row)
             self.save(out, epoch)
-            self.log(f"epoch {row['epoch']}/{self.config.epochs}  contrastive loss {row['loss']:.4f}  "
-                     f"lr {row['lr']:.2e}  {row['images_per_s']:.0f} views/s")
+            self.log(
+                f"epoch {row['epoch']}/{self.config.epochs}  contrastive loss {row['loss']:.4f}  "
+                f"lr {row['lr']:.2e}  {row['images_per_s']:.0f} views/s"
+            )
         return self.history
 
 
-def load_images(config: PretrainConfig, progress: Callable[[int], None] | None = None) -> tuple[torch.Tensor, list[str]]:
+def load_images(
+    config: PretrainConfig, progress: Callable[[int], None] | None = None
+) -> tuple[torch.Tensor, list[str]]:
     """Every image decoded and resized once (cached on disk), and the unreadable ones."""
     config.check()
     if config.backbone not in timm.list_models() and not timm.is_model(config.backbone):
         raise CtlabelError(f"unknown backbone {config.backbone!r}; any timm model name works, e.g. resnet18")
     paths = image_files(config.images)
-    pixels, bad = decode_all(paths, config.image_size, Path(config.cache_dir) if config.cache_dir else cache_dir("images"), progress)
+    pixels, bad = decode_all(
+        paths, config.image_size, Path(config.cache_dir) if config.cache_dir else cache_dir("images"), progress
+    )
     keep = [i for i in range(len(paths)) if i not in set(bad)]
     if len(keep) < 2:
         raise CtlabelError(f"{len(keep)} readable image(s): pretraining needs at least 2")
     return pixels[keep], [f"{paths[i]}: not a readable image" for i in bad]
 
 
-def pretrain(config: PretrainConfig, pixels: torch.Tensor, resume: bool = False, log: Callable[[str], None] = print,
-             progress: Callable[[int], None] | None = None) -> list[dict[str, float]]:
+def pretrain(
+    config: PretrainConfig,
+    pixels: torch.Tensor,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, float]]:
     """Pretrain on the decoded images; the history of the epochs (the resumed ones included)."""
     out = Path(config.out)
     if resume and not state_path(out).exists():
@@ -222,6 +254,8 @@ def pretrain(config: PretrainConfig, pixels: torch.Tensor, resume: bool = False,
     trainer = Pretrainer(config, pixels, log, progress)
     if resume:
         trainer.resume(state_path(out))
-    log(f"SimCLR on {len(pixels)} images, {config.backbone} at {config.image_size} px: "
-        f"{'bfloat16 autocast' if trainer.amp else 'float32'}, {'channels_last' if config.channels_last else 'contiguous'}")
+    log(
+        f"SimCLR on {len(pixels)} images, {config.backbone} at {config.image_size} px: "
+        f"{'bfloat16 autocast' if trainer.amp else 'float32'}, {'channels_last' if config.channels_last else 'contiguous'}"
+    )
     return trainer.fit(out)

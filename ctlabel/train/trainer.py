@@ -95,11 +95,12 @@ class Trainer:
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
         self.generator = _seed_everything(config.seed)
         outputs = 1 if config.baseline else len(LABEL_ORDER)
-        self.model, self.weights_source = build_model(config.backbone, outputs, config.pretrained,
-                                                      Path(config.weights) if config.weights else None)
+        self.model, self.weights_source = build_model(
+            config.backbone, outputs, config.pretrained, Path(config.weights) if config.weights else None
+        )
         self.memory_format = memory_format(config.channels_last)
-        self.model.to(self.device, memory_format=self.memory_format)
-        self.net = self.model
+        self.model.to(self.device, memory_format=self.memory_format)  # type: ignore[call-overload]
+        self.net: torch.nn.Module = self.model
         if self.world > 1:
             self.net = torch.nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
@@ -146,7 +147,9 @@ class Trainer:
             raise CtlabelError(f"{path}: nothing to resume (no last checkpoint)")
         state = torch.load(path, map_location=self.device, weights_only=False)
         if state["backbone"] != self.config.backbone or state["labels"] != self._meta()["labels"]:
-            raise CtlabelError(f"{path}: was trained with {state['backbone']} and {len(state['labels'])} outputs; the settings differ")
+            raise CtlabelError(
+                f"{path}: was trained with {state['backbone']} and {len(state['labels'])} outputs; the settings differ"
+            )
         before = state.get("config", {})
         for key in ("image_size", "baseline", "lesion_policy"):
             if key in before and before[key] != getattr(self.config, key):
@@ -219,8 +222,13 @@ class Trainer:
         logits = torch.log(probs / (1 - probs))
         loss, covid_loss = compute_loss(logits, split.targets, self.config)
         m = binary_metrics((split.targets[:, 0] == 1).numpy().astype(int), probs[:, 0].numpy())
-        return {"val_loss": float(loss), "val_covid_loss": float(covid_loss), "val_auc": m["auc"] or 0.0,
-                "val_f1": m["f1"], "val_accuracy": m["accuracy"]}
+        return {
+            "val_loss": float(loss),
+            "val_covid_loss": float(covid_loss),
+            "val_auc": m["auc"] or 0.0,
+            "val_f1": m["f1"] or 0.0,
+            "val_accuracy": m["accuracy"] or 0.0,
+        }
 
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -260,8 +268,12 @@ class Trainer:
             return RunResult(self.out, self.best_epoch, {})
         best = torch.load(self.out / "best.pt", map_location=self.device, weights_only=False)
         self.model.load_state_dict(best["state_dict"])
-        metrics: dict[str, Any] = {"best_epoch": self.best_epoch + 1, "select": self.config.select,
-                                   "weights": self.weights_source, "labels": best["labels"]}
+        metrics: dict[str, Any] = {
+            "best_epoch": self.best_epoch + 1,
+            "select": self.config.select,
+            "weights": self.weights_source,
+            "labels": best["labels"],
+        }
         curves = {}
         rows = []
         for name in ("val", "test"):
@@ -284,9 +296,9 @@ class Trainer:
             writer.writerow(["imgname", "split", *LABEL_ORDER, *[f"p_{c}" for c in labels]])
             writer.writerows(rows)
         with atomic_write(self.out / "history.csv") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(self.history[0]), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(self.history)
+            history = csv.DictWriter(fh, fieldnames=list(self.history[0]), lineterminator="\n")
+            history.writeheader()
+            history.writerows(self.history)
         plot_curves(curves, self.out)
         return RunResult(self.out, self.best_epoch, metrics, self.history, self.data.counts, self.data.dropped)
 
@@ -299,8 +311,10 @@ def train(config: TrainConfig, resume: bool = False, log: Callable[[str], None] 
     for name, counts in data.counts.items():
         log(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     trainer = Trainer(config, data, log, progress)
-    log(f"precision: {'bfloat16 autocast' if trainer.amp else 'float32'}, "
-        f"{'channels_last' if config.channels_last else 'contiguous'} on {trainer.device.type}")
+    log(
+        f"precision: {'bfloat16 autocast' if trainer.amp else 'float32'}, "
+        f"{'channels_last' if config.channels_last else 'contiguous'} on {trainer.device.type}"
+    )
     if resume:
         trainer.resume()
     try:
