@@ -107,7 +107,7 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, mine
 
 
 def test_mine_pdf_refuses_to_write_over_the_pdf(tmp_path):
-    from ctlabel.pdf.synthetic import make_paper
+    from ctlabel.testing.papers import make_paper
 
     pdf = tmp_path / "paper.pdf"
     make_paper(pdf, seed=3)
@@ -176,7 +176,7 @@ def test_a_failed_export_keeps_the_labels_and_splits_it_wrote_before(tmp_path, m
 
 
 def test_papers_with_one_file_name_keep_apart(tmp_path):
-    from ctlabel.pdf.synthetic import make_paper
+    from ctlabel.testing.papers import make_paper
 
     for folder, seed in (("2020", 1), ("2021", 2)):
         (tmp_path / folder).mkdir()
@@ -240,7 +240,7 @@ def test_a_broken_image_cache_entry_is_decoded_again(tmp_path, capsys):
 
 def test_an_interrupted_mine_pdf_leaves_whole_papers_and_resumes(tmp_path):
     from ctlabel.pdf.run import mine_pdfs
-    from ctlabel.pdf.synthetic import make_paper
+    from ctlabel.testing.papers import make_paper
 
     (tmp_path / "in").mkdir()
     for k in range(3):

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from ctlabel.pdf.cluster import mine_corpus, read_manifest
-from ctlabel.pdf.synthetic import make_paper
+from ctlabel.testing.papers import make_paper
 
 pytest.importorskip("distributed")
 

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
-from ctlabel.pdf.synthetic import make_paper
+from ctlabel.testing.papers import make_paper
 
 runner = CliRunner()
 
@@ -215,7 +215,7 @@ def test_a_pdf_over_the_time_limit_is_skipped(tmp_path):
 
 def test_a_picture_stored_as_strips_is_one_image(tmp_path):
     """Some producers store one picture as several strips: they come out as one image, one panel."""
-    from ctlabel.pdf.synthetic import ct_like
+    from ctlabel.testing.images import ct_like
 
     pixels = ct_like(42, "consolidation", size=(120, 160))
     pdf = FPDF(unit="pt", format="A4")

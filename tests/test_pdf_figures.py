@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
 from ctlabel.pdf.extract import extract_pdf
-from ctlabel.pdf.synthetic import answer_key, ct_like, make_paper
+from ctlabel.testing.images import ct_like
+from ctlabel.testing.papers import answer_key, make_paper
 
 FPDF = pytest.importorskip("fpdf").FPDF
 runner = CliRunner()

@@ -14,7 +14,7 @@ from ctlabel.errors import CtlabelError
 from ctlabel.lexicon import DEFAULT_LEXICON
 from ctlabel.pdf.cache import ExtractionStore, extract_one, file_sha256
 from ctlabel.pdf.cluster import MANIFEST, mine_corpus, read_manifest
-from ctlabel.pdf.synthetic import make_paper
+from ctlabel.testing.papers import make_paper
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from test_train import HEADER, runner
 
 from ctlabel.cli.main import app
 from ctlabel.io import read_toml
-from ctlabel.pdf.synthetic import ct_like
+from ctlabel.testing.images import ct_like
 
 ROOT = Path(__file__).resolve().parent.parent
 

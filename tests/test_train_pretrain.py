@@ -14,7 +14,7 @@ from test_train import BACKBONE, runner, train
 
 from ctlabel.cli.main import app
 from ctlabel.errors import CtlabelError
-from ctlabel.pdf.synthetic import ct_like
+from ctlabel.testing.images import ct_like
 from ctlabel.train.model import build_model
 from ctlabel.train.pretrain import (
     PretrainConfig,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from ctlabel.pdf.synthetic import ct_like, make_paper
+from ctlabel.testing.images import ct_like
+from ctlabel.testing.papers import make_paper
 
 HERE = Path(__file__).resolve().parent
 # What each sample image shows. The COVID-19 patients' slices carry the ground-glass pattern (a

@@ -34,7 +34,7 @@ def bench_pdf(paths: list[Path], processes: int, copies: int) -> dict[str, Any]:
         sources = find_pdfs(paths) if paths else [root / "paper.pdf"]
         if not paths:
             try:
-                from ctlabel.pdf.synthetic import make_long_paper
+                from ctlabel.testing.papers import make_long_paper
             except ImportError:
                 raise CtlabelError(
                     "generating a sample paper needs fpdf2: pip install 'ctlabel[samples]', or pass PDFs"

@@ -1,1 +1,4 @@
-"""Generators of test and benchmark inputs (damaged text); not used by the stages themselves."""
+"""Generators of test and benchmark inputs: damaged text, preprint PDFs, CT-like images.
+
+Not used by the stages themselves (``bench pdf`` with no input generates a paper).
+"""

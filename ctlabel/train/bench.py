@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from ctlabel.export.formats import HEADER
+from ctlabel.testing.images import ct_like
 from ctlabel.train.config import TrainConfig
 from ctlabel.train.data import prepare
 from ctlabel.train.precision import describe
@@ -22,18 +24,13 @@ from ctlabel.train.trainer import Trainer
 
 
 def _synthetic_dataset(root: Path, n: int) -> tuple[Path, Path]:
-    """n CT-like grey PNGs (half with bright 'lesions'), a label file and a split file."""
-    rng = np.random.default_rng(0)
+    """n CT-like 256-px PNGs (half with ground-glass haze), a label file and a split file."""
     images = root / "images"
     images.mkdir()
-    rows, split = ["imgname,CVD19,GGO,Csld,CrPa,AirBr,InSepThi"], ["image,split"]
+    rows, split = [",".join(HEADER)], ["image,split"]
     for i in range(n):
-        pixels = rng.normal(60, 20, (256, 256)).clip(0, 255).astype(np.uint8)
         covid = i % 2 == 0
-        if covid:
-            y, x = rng.integers(40, 200, 2)
-            pixels[y : y + 40, x : x + 40] = np.minimum(pixels[y : y + 40, x : x + 40] + 120, 255)
-        Image.fromarray(pixels).save(images / f"b{i:05d}.png")
+        Image.fromarray(ct_like(i, "ggo" if covid else None, size=(256, 256))).save(images / f"b{i:05d}.png")
         rows.append(f"b{i:05d}.png,{'CVD19,GGO' if covid else ','},,,,")
         split.append(f"b{i:05d}.png,{'train' if i % 8 else 'val'}")
     (root / "labels.csv").write_text("\n".join(rows) + "\n")
