@@ -1,11 +1,13 @@
 """Metrics from probabilities (the reference computed AUC from hard 0/1 predictions), with
-bootstrap 95% intervals, and the ROC/PR curves they come from."""
+bootstrap 95% intervals (the shared ``ctlabel.metrics.bootstrap_ci``), and the ROC/PR curves."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from ctlabel.metrics import bootstrap_ci
 
 
 def roc_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,17 +60,14 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict
     }
 
 
-def bootstrap_ci(y: np.ndarray, p: np.ndarray, rounds: int = 1000, seed: int = 0) -> dict[str, list[float]]:
-    """95% percentile intervals of each metric over resampled images."""
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {}
-    n = len(y)
-    for _ in range(rounds):
-        idx = rng.integers(0, n, n)
-        for key, value in binary_metrics(y[idx], p[idx]).items():
-            if key not in ("n", "positives") and value is not None:
-                samples.setdefault(key, []).append(value)
-    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in samples.items()}
+def _bootstrap(y: np.ndarray, p: np.ndarray, rounds: int) -> dict[str, list[float]]:
+    """95 % intervals of each metric over images resampled with replacement (ctlabel.metrics)."""
+
+    def statistic(sample: list[int]) -> dict[str, float | None]:
+        idx = np.asarray(sample)
+        return {k: v for k, v in binary_metrics(y[idx], p[idx]).items() if k not in ("n", "positives")}
+
+    return bootstrap_ci(len(y), statistic, rounds)
 
 
 def evaluate_outputs(
@@ -77,7 +76,7 @@ def evaluate_outputs(
     """COVID metrics with intervals, and per-lesion AUC where the split has positives and negatives."""
     covid_y = (targets[:, 0] == 1).astype(int)
     result: dict[str, Any] = {"covid": binary_metrics(covid_y, probs[:, 0])}
-    result["covid"]["ci95"] = bootstrap_ci(covid_y, probs[:, 0], rounds) if rounds else {}
+    result["covid"]["ci95"] = _bootstrap(covid_y, probs[:, 0], rounds) if rounds else {}
     if probs.shape[1] > 1:
         lesions = {}
         for i, code in enumerate(lesion_codes, start=1):
