@@ -69,3 +69,10 @@ def label_studio_pg(tmp_path_factory):
     yield server
     stop_server(server.proc)
     drop_database(database)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that starts a Label Studio server is slow too."""
+    for item in items:
+        if item.get_closest_marker("server"):
+            item.add_marker(pytest.mark.slow)

@@ -303,6 +303,7 @@ def doc_code(path: Path) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_docs_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CTLABEL_CACHE", str(tmp_path / "cache"))

@@ -13,6 +13,8 @@ import pytest
 from ctlabel.pdf.cluster import mine_corpus, read_manifest
 from ctlabel.testing.papers import make_paper
 
+pytestmark = pytest.mark.slow  # each test trains, pretrains or starts a cluster
+
 pytest.importorskip("distributed")
 
 

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ctlabel.cli.main import app
@@ -27,6 +28,7 @@ def statuses(stages: dict) -> dict[str, str]:
     return {name: s["status"] for name, s in stages.items()}
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_then_skip_then_lexicon_change(tmp_path, monkeypatch):
     monkeypatch.setenv("CTLABEL_CACHE", str(tmp_path / "cache"))
     # the demo with its own copy of the lexicon, so the test can edit it

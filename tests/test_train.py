@@ -81,6 +81,7 @@ def train(dataset, out: Path, *extra: str):
     return runner.invoke(app, args)
 
 
+@pytest.mark.slow
 def test_train_writes_the_run_folder(dataset):
     out = dataset["root"] / "run"
     result = train(dataset, out, "--epochs", "2")
@@ -106,6 +107,7 @@ def test_train_writes_the_run_folder(dataset):
     assert len((out / "history.csv").read_text().splitlines()) == 3
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_result(dataset):
     straight, resumed = dataset["root"] / "straight", dataset["root"] / "resumed"
     assert train(dataset, straight, "--epochs", "3", "--seed", "5").exit_code == 0
@@ -118,6 +120,7 @@ def test_resume_gives_the_same_result(dataset):
     assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
 
 
+@pytest.mark.slow
 def test_baseline_has_one_output_and_no_pair_plot(dataset):
     out = dataset["root"] / "base"
     assert train(dataset, out, "--epochs", "1", "--baseline").exit_code == 0
@@ -126,6 +129,7 @@ def test_baseline_has_one_output_and_no_pair_plot(dataset):
     assert result.exit_code == 2 and "baseline" in result.output
 
 
+@pytest.mark.slow
 def test_predict_explain_and_report(dataset):
     out = dataset["root"] / "run"
     assert train(dataset, out, "--epochs", "1").exit_code == 0
@@ -221,6 +225,7 @@ def test_paper_recipes_load():
         assert config.backbone in path.stem
 
 
+@pytest.mark.slow
 def test_ddp_under_torchrun_on_cpu(dataset):
     """Two processes (gloo) train one model; rank 0 writes the run folder."""
     import subprocess
@@ -259,6 +264,7 @@ def test_ddp_under_torchrun_on_cpu(dataset):
     assert len(history) == 3 and int(history[1].split(",")[history[0].split(",").index("images")]) == 4  # half of 8
 
 
+@pytest.mark.slow
 def test_compare_groups_runs_by_backbone_and_head(dataset):
     for name, extra in (("l0", ["--seed", "0"]), ("l1", ["--seed", "1"]), ("b0", ["--baseline"])):
         assert train(dataset, dataset["root"] / name, "--epochs", "1", *extra).exit_code == 0

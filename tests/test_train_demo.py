@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from test_train import HEADER, runner
 
 from ctlabel.cli.main import app
 from ctlabel.io import read_toml
 from ctlabel.testing.images import ct_like
+
+pytestmark = pytest.mark.slow  # each test trains, pretrains or starts a cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 

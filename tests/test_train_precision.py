@@ -15,6 +15,8 @@ from ctlabel.train.config import make_config
 from ctlabel.train.data import prepare
 from ctlabel.train.trainer import Trainer
 
+pytestmark = pytest.mark.slow  # each test trains, pretrains or starts a cluster
+
 dataset = test_train.dataset  # the same dozen generated images
 
 

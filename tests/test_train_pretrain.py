@@ -24,6 +24,8 @@ from ctlabel.train.pretrain import (
     random_views,
 )
 
+pytestmark = pytest.mark.slow  # each test trains, pretrains or starts a cluster
+
 dataset = test_train.dataset  # the labelled dozen of test_train, for fine-tuning
 
 
