@@ -204,7 +204,7 @@ def mine(
     unless ``number_duplicates`` names repeats ``id#2``, ``id#3``…
     """
     from ctlabel.io import Table
-    from ctlabel.mine.run import mine_rows
+    from ctlabel.mine.captions import mine_rows
     from ctlabel.mine.table import Columns
 
     if isinstance(data, pd.Series):

@@ -239,7 +239,7 @@ def test_a_broken_image_cache_entry_is_decoded_again(tmp_path, capsys):
 
 
 def test_an_interrupted_mine_pdf_leaves_whole_papers_and_resumes(tmp_path):
-    from ctlabel.pdf.run import mine_pdfs
+    from ctlabel.pdf.batch import mine_pdfs
     from ctlabel.testing.papers import make_paper
 
     (tmp_path / "in").mkdir()

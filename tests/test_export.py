@@ -159,7 +159,7 @@ def test_splits_are_grouped_stratified_and_deterministic(tmp_path):
 
 
 def test_real_data_split_by_patient(covid_ct, miner, tmp_path):
-    from ctlabel.mine.run import mine_table
+    from ctlabel.mine.captions import mine_table
     from ctlabel.mine.table import Columns
 
     mined = tmp_path / "mined.jsonl"
@@ -230,7 +230,7 @@ def test_validate_finds_each_problem(tmp_path):
 
 def test_diff_of_two_real_exports(covid_ct, tmp_path):
     from ctlabel.lexicon import DEFAULT_LEXICON
-    from ctlabel.mine.run import mine_table
+    from ctlabel.mine.captions import mine_table
     from ctlabel.mine.table import Columns
 
     columns = Columns("image", ("caption", "report"), "doc_id", "patient_id")

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from ctlabel.cli.main import app
 from ctlabel.errors import CtlabelError
 from ctlabel.lexicon import DEFAULT_LEXICON
-from ctlabel.pdf.cache import ExtractionStore, extract_one, file_sha256
 from ctlabel.pdf.cluster import MANIFEST, mine_corpus, read_manifest
+from ctlabel.pdf.store import ExtractionStore, extract_one, file_sha256
 from ctlabel.testing.papers import make_paper
 
 runner = CliRunner()

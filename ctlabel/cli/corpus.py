@@ -66,8 +66,8 @@ def corpus_run(
     strict: bool,
     json_out: bool,
 ) -> None:
+    from ctlabel.pdf.batch import find_pdfs
     from ctlabel.pdf.cluster import mine_corpus
-    from ctlabel.pdf.run import find_pdfs
 
     def run():
         if store is None:

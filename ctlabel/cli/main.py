@@ -11,9 +11,9 @@ from ctlabel.cli import (
     evaluate_pdf,
     export,
     mine,
+    pipeline,
     pretrain,
     review,
-    run,
     train,
 )
 from ctlabel.cli.common import SETTINGS, OneLineUsage
@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=OneLineUsage,
 )
-app.command("run")(run.run_command)
+app.command("run")(pipeline.run_command)
 app.add_typer(mine.app, name="mine")
 app.command("evaluate")(evaluate.evaluate_command)
 app.command("evaluate-pdf")(evaluate_pdf.evaluate_pdf_command)

@@ -13,7 +13,7 @@ from ctlabel.errors import CtlabelError
 from ctlabel.schema import LABELS, STATES
 
 if TYPE_CHECKING:
-    from ctlabel.mine.run import MineSummary
+    from ctlabel.mine.captions import MineSummary
 
 app = typer.Typer(help="Mine captions and radiology text for the COVID flag and five lesions.", no_args_is_help=True)
 
@@ -64,7 +64,7 @@ def captions_command(
     ),
 ) -> None:
     """Mine INPUT into records with states and evidence (one record per row)."""
-    from ctlabel.mine.run import mine_table
+    from ctlabel.mine.captions import mine_table
     from ctlabel.mine.table import Columns
 
     columns = Columns(id_col, tuple(text_col), doc_col, patient_col, image_col, panel_col)
@@ -138,7 +138,7 @@ def pdf_command(
     ),
 ) -> None:
     """Find figure captions, cut out their images (one PNG per panel) and mine the captions."""
-    from ctlabel.pdf.run import find_pdfs, mine_pdfs
+    from ctlabel.pdf.batch import find_pdfs, mine_pdfs
 
     if store is not None or cluster or scheduler:
         from ctlabel.cli.corpus import corpus_run

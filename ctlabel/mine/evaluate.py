@@ -13,7 +13,7 @@ from typing import Any
 from ctlabel.errors import CtlabelError
 from ctlabel.io import NAME_COLUMNS, dict_reader, read_records
 from ctlabel.metrics import Counts, bootstrap_ci
-from ctlabel.mine.run import unique_id
+from ctlabel.mine.captions import unique_id
 from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, label_of, state_of
 
 GOLD_COLUMNS = {"covid": COVID, "CVD19": COVID, **{code: code for code in LESIONS}}

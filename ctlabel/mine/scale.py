@@ -19,7 +19,7 @@ _miners: dict[str, Miner] = {}
 
 
 def _mine_on_worker(lexicon: Lexicon, job: tuple[list[tuple[str, dict[str, Any]]], Any]):
-    from ctlabel.mine.run import _mine_serialized
+    from ctlabel.mine.captions import _mine_serialized
 
     miner = _miners.get(lexicon.hash)
     if miner is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ctlabel.errors import CtlabelError
+from ctlabel.pdf.batch import find_pdfs, mine_pdfs
 from ctlabel.pdf.extract import PdfSkip, _open, page_captions
 from ctlabel.pdf.layout import (
     Caption,
@@ -20,7 +21,6 @@ from ctlabel.pdf.layout import (
     page_lines,
     running_lines,
 )
-from ctlabel.pdf.run import find_pdfs, mine_pdfs
 from ctlabel.pdf.words import Vocabulary, page_words
 
 GLUED = re.compile(r"\S{20,}")  # a run of 20+ characters without a space: words glued together

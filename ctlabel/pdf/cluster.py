@@ -1,6 +1,6 @@
 """``ctlabel mine pdf CORPUS -o OUT --store STORE [--cluster local:N | --scheduler ADDR]``: a corpus run.
 
-One task per PDF (:func:`ctlabel.pdf.cache.extract_one`: hash, extract into the store unless there)
+One task per PDF (:func:`ctlabel.pdf.store.extract_one`: hash, extract into the store unless there)
 on a Dask cluster, or on local processes without one; the client mines each finished PDF's figures
 from the store. ``OUT`` is a folder of record shards ``part-NNNNN.jsonl`` (each written whole: temp +
 rename) and ``manifest.jsonl``: a header with the run's key (lexicon, dpi, extractor version), then one
@@ -26,9 +26,9 @@ from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write, dump_record
 from ctlabel.lexicon import Lexicon
 from ctlabel.mine.miner import Miner
-from ctlabel.pdf.cache import EXTRACTOR_VERSION, ExtractionStore, extract_one
-from ctlabel.pdf.run import _record, find_pdfs
-from ctlabel.pdf.store import doc_ids
+from ctlabel.pdf.batch import _record, find_pdfs
+from ctlabel.pdf.staging import doc_ids
+from ctlabel.pdf.store import EXTRACTOR_VERSION, ExtractionStore, extract_one
 
 MANIFEST = "manifest.jsonl"
 # A worker forks each extraction (its time limit). Dask's MALLOC_TRIM_THRESHOLD_=65536 turns glibc's

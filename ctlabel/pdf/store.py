@@ -1,41 +1,30 @@
-"""Where ``mine pdf`` puts each PDF's figures: a unique id per paper, figures staged then moved
-into place with a note of what they are, so an interrupted run leaves whole papers only and a
-re-run picks up where it stopped.
+"""The extraction store (``mine pdf --store DIR``): each PDF is extracted once, keyed by the SHA-256 of
+its bytes, the extractor version and the dpi; mining reads the store and never opens a PDF it holds.
 
-In ``FIGURES/.ctlabel-pdf/`` each finished paper has ``<doc id>.json``: its source file, a key
-(content hash, dpi, extractor code) and its extraction result. A figure file is replaced only
-when it is identical or belongs to the same paper's earlier run; anything else is refused.
+Layout: ``DIR/v{version}-dpi{dpi}/{sha[:2]}/{sha}.json`` (pages, captions, figures, or why the PDF was
+skipped) and ``…/{sha}/p{page}-{k}.png`` (its figure images). The images go into place first (a staged
+folder renamed), the JSON entry last (temp + rename): an entry is there only when all its images are,
+and two workers extracting the same PDF (a retried task) leave one copy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import shutil
-from collections import Counter
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ctlabel.io import atomic_write
-from ctlabel.pdf.extract import PdfResult
+from ctlabel.pdf.extract import PdfResult, PdfSkip, extract_pdf
 
-STATE = ".ctlabel-pdf"
-_PDF_CODE = Path(__file__).resolve().parent
-
-
-class FigureClash(Exception):
-    """A figure would overwrite a file that another paper (or someone else) wrote."""
+EXTRACTOR_VERSION = "1"  # bump when extraction (figures, panels, captions, kinds) gives other results
 
 
-def _extractor_hash() -> str:
-    digest = hashlib.sha256()
-    for source in sorted(_PDF_CODE.glob("*.py")):
-        digest.update(source.name.encode() + source.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _file_hash(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):
@@ -43,116 +32,105 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
+class ExtractionStore:
+    """Extraction results by content hash under ``root`` (a local folder)."""
 
-
-def doc_ids(pdfs: list[Path]) -> dict[Path, str]:
-    """A unique id per PDF: its file name without ``.pdf``; where several PDFs share a name, their
-    path below the folder they share (``a/paper.pdf`` → ``a-paper``), with a short hash if still taken."""
-    stems = Counter(p.stem for p in pdfs)
-    shared = [p.resolve() for p in pdfs if stems[p.stem] > 1]
-    root = Path(os.path.commonpath([p.parent for p in shared])) if shared else None
-    ids: dict[Path, str] = {}
-    taken = {p.stem for p in pdfs if stems[p.stem] == 1}
-    for pdf in pdfs:
-        if stems[pdf.stem] == 1:
-            ids[pdf] = pdf.stem
-            continue
-        assert root is not None
-        candidate = "-".join(pdf.resolve().relative_to(root).with_suffix("").parts)
-        if candidate in taken:
-            candidate += "-" + hashlib.sha256(str(pdf.resolve()).encode()).hexdigest()[:8]
-        taken.add(candidate)
-        ids[pdf] = candidate
-    return ids
-
-
-class FigureStore:
-    """The figures folder of a ``mine pdf`` run and its notes of finished papers."""
-
-    def __init__(self, figures_dir: Path, dpi: int) -> None:
-        self.dir = figures_dir
-        self.state = figures_dir / STATE
+    def __init__(self, root: Path, dpi: int = 150, version: str = EXTRACTOR_VERSION) -> None:
+        self.root = Path(root)
         self.dpi = dpi
-        self.extractor = _extractor_hash()
-        self.stage = self.state / f"staging-{os.getpid()}"
-        for old in self.state.glob("staging-*"):  # half-extracted papers of interrupted runs
-            if not _alive(old.name.removeprefix("staging-")):
-                shutil.rmtree(old, ignore_errors=True)
+        self.dir = self.root / f"v{version}-dpi{dpi}"
 
-    def staging(self, doc_id: str) -> Path:
-        """Where the worker writes this paper's figures before they are moved into place."""
-        return self.stage / doc_id
+    def entry_path(self, sha: str) -> Path:
+        return self.dir / sha[:2] / f"{sha}.json"
 
-    def tidy(self) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
+    def images_dir(self, sha: str) -> Path:
+        return self.dir / sha[:2] / sha
 
-    def key(self, pdf: Path) -> str:
-        return f"{_file_hash(pdf)}|dpi={self.dpi}|extractor={self.extractor}"
-
-    def _note(self, doc_id: str) -> dict[str, Any] | None:
+    def get(self, sha: str) -> dict[str, Any] | None:
+        """The stored entry, or None (not extracted, or an image of it is missing)."""
         try:
-            return json.loads((self.state / f"{doc_id}.json").read_text(encoding="utf-8"))
+            entry = json.loads(self.entry_path(sha).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-
-    def _write_note(self, doc_id: str, note: dict[str, Any]) -> None:
-        with atomic_write(self.state / f"{doc_id}.json") as fh:
-            json.dump(note, fh, ensure_ascii=False, default=str)
-
-    def finished(self, pdf: Path, doc_id: str, key: str) -> PdfResult | None:
-        """The result of this paper's earlier run when it finished with the same key and its files are all there."""
-        note = self._note(doc_id)
-        if not note or note.get("key") != key or note.get("source") != str(pdf.resolve()):
+        images = self.images_dir(sha)
+        if not all((images / f["image"]).exists() for f in entry.get("figures", [])):
             return None
-        result = PdfResult(doc_id, note["pages"], note["captions"], note["figures"])
-        for figure in result.figures:
-            figure["image"] = str(self.dir / figure["image"])
-        return result if all(Path(f["image"]).exists() for f in result.figures) else None
+        return entry
 
-    def commit(self, pdf: Path, doc_id: str, key: str, result: PdfResult) -> PdfResult:
-        """Move a paper's staged figures into place under its id; note it as finished."""
-        source = str(pdf.resolve())
-        moves = []
-        for figure in result.figures:
-            staged = Path(figure["image"])
-            name = (
-                doc_id + staged.name[len(result.doc_id) :]
-                if staged.name.startswith(result.doc_id)
-                else f"{doc_id}-{staged.name}"
-            )
-            moves.append((figure, staged, self.dir / name))
-        previous = self._note(doc_id)
-        ours = set(previous.get("images", [])) if previous and previous.get("source") == source else set()
-        for _, staged, target in moves:
-            if target.exists() and target.name not in ours and target.read_bytes() != staged.read_bytes():
-                owner = previous.get("source") if previous else "not by ctlabel mine pdf"
-                raise FigureClash(f"{target} exists ({owner}); remove it or choose another --figures-dir")
-        names = [target.name for _, _, target in moves]
-        self._write_note(doc_id, {"source": source, "key": None, "images": sorted(ours | set(names))})  # claim first
-        for figure, staged, target in moves:
-            os.replace(staged, target)
-            figure.update(id=target.stem, doc_id=doc_id, image=str(target))
-        for stale in ours - set(names):  # this paper's figures that its new run no longer finds
-            (self.dir / stale).unlink(missing_ok=True)
-        shutil.rmtree(self.staging(doc_id), ignore_errors=True)
-        figures = [{**f, "image": Path(f["image"]).name} for f in result.figures]
-        self._write_note(
-            doc_id,
-            {
-                "source": source,
-                "key": key,
-                "images": names,
-                "pages": result.pages,
-                "captions": result.captions,
-                "figures": figures,
-            },
-        )
-        return PdfResult(doc_id, result.pages, result.captions, result.figures)
+    def put(
+        self, sha: str, pdf: Path, staged: Path | None, result: PdfResult | None, reason: str | None
+    ) -> dict[str, Any]:
+        """Store a PDF's result (its images in ``staged``) or the reason it was skipped; return the entry."""
+        entry: dict[str, Any] = {
+            "sha256": sha,
+            "dpi": self.dpi,
+            "source": str(pdf),
+            "status": "skipped",
+            "reason": reason,
+        }
+        if result is not None and staged is not None:
+            figures = []
+            for figure in result.figures:
+                old = Path(figure["image"])
+                name = old.name.removeprefix(f"{result.doc_id}-")
+                if old.name != name:
+                    os.replace(old, staged / name)
+                figures.append({k: v for k, v in figure.items() if k not in ("id", "doc_id")} | {"image": name})
+            target = self.images_dir(sha)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(staged, target)
+            except OSError:  # another attempt put the same content there first
+                shutil.rmtree(staged, ignore_errors=True)
+            entry.update(status="ok", reason=None, pages=result.pages, captions=result.captions, figures=figures)
+        self.entry_path(sha).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(self.entry_path(sha)) as fh:
+            json.dump(entry, fh, ensure_ascii=False)
+        return entry
+
+    def staging(self) -> Path:
+        """A fresh folder for one extraction attempt's images."""
+        path = self.dir / ".staging" / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return path
+
+
+def extract_one(pdf: str, root: str, dpi: int, timeout: float, version: str = EXTRACTOR_VERSION) -> dict[str, Any]:
+    """One task: hash the PDF, extract it into the store unless there already, and say what happened
+    (``pdf``, ``sha256``, ``status`` ok|skipped|failed, ``reason``, ``pages``, ``cached``).
+
+    The extraction runs in a child process under ``timeout`` seconds where the caller may have
+    children (a plain process, a Dask worker started with ``distributed.worker.daemon: false``);
+    a daemonic worker runs it in-process, without the time limit."""
+    from ctlabel.pdf.batch import extract_all
+
+    store = ExtractionStore(Path(root), dpi, version)
+    path = Path(pdf)
+    sha = file_sha256(path)
+    entry = store.get(sha)
+    cached = entry is not None
+    if entry is None:
+        staged = store.staging()
+        payload: Any
+        if mp.current_process().daemon:
+            try:
+                status, payload = "ok", extract_pdf(path, staged, dpi)
+            except PdfSkip as exc:
+                status, payload = "skip", str(exc)
+        else:
+            _, status, payload = next(extract_all([(path, staged)], dpi, 1, timeout))
+        if status == "ok":
+            entry = store.put(sha, path, staged, payload, None)
+        else:
+            shutil.rmtree(staged, ignore_errors=True)
+            if payload.startswith(("failed", "took longer")):  # maybe not the PDF's own fault: not stored
+                return {"pdf": pdf, "sha256": sha, "status": "failed", "reason": payload, "pages": 0, "cached": False}
+            entry = store.put(sha, path, None, None, payload)
+    return {
+        "pdf": pdf,
+        "sha256": sha,
+        "status": entry["status"],
+        "reason": entry["reason"],
+        "pages": entry.get("pages", 0),
+        "cached": cached,
+    }

@@ -33,9 +33,9 @@ def _as_list(value: Any) -> list:
 def plan_mine(pipeline: Pipeline, table: dict[str, Any]) -> StagePlan:
     from ctlabel.io import atomic_write
     from ctlabel.lexicon import DEFAULT_LEXICON
-    from ctlabel.mine.run import mine_table
+    from ctlabel.mine.captions import mine_table
     from ctlabel.mine.table import Columns
-    from ctlabel.pdf.run import mine_pdfs
+    from ctlabel.pdf.batch import mine_pdfs
 
     output = pipeline.output(table.get("output", "mined.jsonl"))
     lexicon = pipeline.input(table["lexicon"]) if "lexicon" in table else DEFAULT_LEXICON

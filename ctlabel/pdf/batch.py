@@ -17,7 +17,7 @@ from ctlabel.io import atomic_write, check_outputs, dump_record
 from ctlabel.mine.miner import Miner
 from ctlabel.pdf.extract import PdfResult, PdfSkip, extract_pdf
 from ctlabel.pdf.kind import CHEST
-from ctlabel.pdf.store import FigureClash, FigureStore, doc_ids
+from ctlabel.pdf.staging import FigureClash, FigureStore, doc_ids
 from ctlabel.schema import empty_record
 
 
