@@ -263,7 +263,7 @@ class WordModel:
                     cost = self.word_cost(piece) if piece[-1] == "s" else None
                     if cost is None:
                         length = end - start
-                        cost = unknown[length] if length <= _MAX_UNKNOWN else math.inf
+                        cost = unknown[length] if length <= _MAX_UNKNOWN else math.inf  # "o pacification"
                         if start == 0 and length == 1 and run[0].isupper():
                             cost = _PANEL_LETTER_COST
                 cost += before
@@ -271,7 +271,9 @@ class WordModel:
                     best_end, back_end = cost, start
             best[end], back[end] = best_end + _PIECE_COST, back_end
         whole = self.word_cost(s)
-        if best[n] >= (whole if whole is not None else self._unknown_cost(run, 0, n)) + _PIECE_COST:
+        if whole is None:
+            whole = unknown[n] if n <= _MAX_UNKNOWN else math.inf
+        if best[n] >= whole + _PIECE_COST:
             return []
         cuts, end = [], n
         while end > 0:
@@ -279,14 +281,6 @@ class WordModel:
             if end:
                 cuts.append(end)
         return sorted(cuts)
-
-    def _unknown_cost(self, run: str, start: int, end: int) -> float:
-        length = end - start
-        if start == 0 and length == 1 and run[0].isupper():
-            return _PANEL_LETTER_COST
-        if length < 3 or length > _MAX_UNKNOWN:  # "o pacification"; a whole glued phrase
-            return math.inf
-        return self.unknown + _UNKNOWN_PER_CHAR * length
 
 
 class TextRepairer:
@@ -302,30 +296,29 @@ class TextRepairer:
 
     def __call__(self, text: str) -> Repaired | None:
         """The repaired text, or None when ``text`` shows no damage (the common, fast case)."""
-        rep: Repaired | None = None
+        rep: Repaired | None = None  # built on the first edit: clean text never pays for the map
+        now = text  # the text as repaired so far
 
         def apply(edits: list[Edit]) -> None:
-            nonlocal rep
+            nonlocal rep, now
             if edits:
                 rep = (rep or Repaired.identity(text)).edited(edits)
+                now = rep.text
 
         if not text.isascii() or _SUSPECT_ASCII.search(text):
-            apply(_mojibake_edits(text))
-            now = rep.text if rep else text
+            apply(_mojibake_edits(now))
             apply([(m.start(), m.end(), _CHARS[m.group()]) for m in _CHAR_RE.finditer(now)])
-        if _ODD_SPACE.search(rep.text if rep else text):
-            apply(self._line_hyphens(rep.text if rep else text))
-            apply([(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(rep.text if rep else text)])
-        now = rep.text if rep else text
+        if _ODD_SPACE.search(now):
+            apply(self._line_hyphens(now))
+            apply([(m.start(), m.end(), " ") for m in _SPACE_RUN.finditer(now)])
         if "- " in now or " -" in now:
             apply([(m.start(), m.end(), "") for m in _HYPHEN_GAP.finditer(now)])
-        now = rep.text if rep else text
         if _glue_signs(now) or any(run.group() not in self.words for run in _LONG_RUN.finditer(now)):
             points = {m.end() for pattern in _GLUE_POINTS for m in pattern.finditer(now)}
             points |= {p for m in _PANEL_PAIR.finditer(now) for p in m.span(1)}
             apply([(p, p, " ") for p in sorted(points)])
-            apply(self._word_cuts(rep.text if rep else text))
-        return rep if rep is not None and rep.text != text else None
+            apply(self._word_cuts(now))
+        return rep if rep is not None and now != text else None
 
     def _line_hyphens(self, text: str) -> list[Edit]:
         """``consoli-⏎dation`` → ``consolidation``; ``ground-⏎glass`` keeps its hyphen."""
