@@ -106,6 +106,8 @@ def test_a_sentence_ending_in_a_mixed_case_name_still_names_it(mine_text, text):
         "SARS-CoV-2 PCR came back negative; lobar consolidation on the left.",
         "COVID-19-negative woman with bacterial pneumonia.",
         "SARS-CoV-2 test: negative.",
+        "Viral load of SARS-CoV-2 undetectable at discharge.",
+        "Swab for COVID-19 -ve, chest CT unremarkable.",
     ],
 )
 def test_a_stated_negative_result_is_negative(mine_text, text):
@@ -118,6 +120,7 @@ def test_a_stated_negative_result_is_negative(mine_text, text):
         "COVID-19 patient with an initially negative RT-PCR and GGO.",
         "COVID-19 pneumonia, RT-PCR negative on admission, positive on day 4.",
         "A COVID-19 ward patient kept in a negative pressure room.",
+        "COVID-19 pneumonia, negative control slides stained alike.",
     ],
 )
 def test_a_negative_elsewhere_leaves_covid_positive(mine_text, text):
@@ -232,3 +235,7 @@ def test_a_chart_caption_asserts_nothing_about_a_patient(miner, kind):
     assert f"kind.{kind}" in mined["covid"]["evidence"][0]["rule"]
     ct = miner.mine_one({**empty_record("ct"), "kind": "ct", "texts": record["texts"]})
     assert ct["covid"]["state"] == "positive" and ct["lesions"]["Csld"]["state"] == "positive"
+
+
+def test_air_space_spelled_apart_is_hedged_consolidation(mine_text):
+    assert states(mine_text("Patchy air space disease at both bases."))["Csld"] == "uncertain"
