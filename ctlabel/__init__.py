@@ -15,13 +15,23 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_API = ("Model", "Record", "diff", "evaluate", "load_model", "read_labels", "read_records")
-__all__ = ["Model", "Record", "__version__", "diff", "evaluate", "load_model", "mine", "read_labels", "read_records"]
+_API = ("Model", "RecordView", "diff", "evaluate", "load_model", "read_labels", "read_records")
+__all__ = [
+    "Model",
+    "RecordView",
+    "__version__",
+    "diff",
+    "evaluate",
+    "load_model",
+    "mine",
+    "read_labels",
+    "read_records",
+]
 
 if TYPE_CHECKING:
     from ctlabel.api import (
         Model,
-        Record,
+        RecordView,
         diff,
         evaluate,
         load_model,

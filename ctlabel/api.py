@@ -12,18 +12,18 @@ import json
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
-from ctlabel.display import Record
+from ctlabel.display import RecordView
 from ctlabel.errors import CtlabelError
-from ctlabel.schema import COVID, LABELS, LESIONS, POSITIVE, STATES, UNCERTAIN, label_of
+from ctlabel.schema import COVID, LABELS, LESIONS, POSITIVE, STATES, UNCERTAIN, Label, Record, label_of
 
 if TYPE_CHECKING:
     from ctlabel.lexicon import Lexicon
@@ -44,7 +44,17 @@ RECORD_COLUMNS = (
     "evidence",
     "record",
 )
-__all__ = ["Model", "Record", "diff", "evaluate", "load_model", "mine", "read_labels", "read_records", "records_frame"]
+__all__ = [
+    "Model",
+    "RecordView",
+    "diff",
+    "evaluate",
+    "load_model",
+    "mine",
+    "read_labels",
+    "read_records",
+    "records_frame",
+]
 
 
 def evidence_text(entries: list[dict[str, Any]]) -> str:
@@ -63,11 +73,11 @@ def evidence_text(entries: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> pd.DataFrame:
+def records_frame(records: Iterable[Mapping[str, Any]], where: str = "records") -> pd.DataFrame:
     """Records as a DataFrame indexed by id: ``doc_id``, ``patient_id``, ``image``, ``panel``, ``kind``
     (when a record has it), a state column per label, ``confidence``, ``source`` (machine or human),
     one column per text source, ``evidence`` (readable) and ``record`` (the record itself)."""
-    rows: list[Record] = []
+    rows: list[RecordView] = []
     ids: list[Any] = []
     meta: dict[str, list[Any]] = {
         key: [] for key in ("doc_id", "patient_id", "image", "panel", "kind", "confidence", "source")
@@ -76,7 +86,7 @@ def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> 
     evidence: list[str] = []
     texts: dict[str, dict[int, str]] = {}
     for i, raw in enumerate(records):
-        record = Record(raw)
+        record = RecordView(raw)
         try:
             lesions = record["lesions"]
             entries = [record[COVID], *[lesions[code] for code in LESIONS]]
@@ -101,10 +111,8 @@ def records_frame(records: Iterable[dict[str, Any]], where: str = "records") -> 
     for label, column in zip(LABELS, states):
         unknown = set(column) - set(STATES)
         if unknown:
-            bad = next(r for r, state in zip(rows, column) if state in unknown)
-            raise CtlabelError(
-                f"{where}: record {bad['id']!r}: unknown {label} state {label_of(bad, label)['state']!r} ({', '.join(STATES)})"
-            )
+            bad_id, bad_state = next((r["id"], state) for r, state in zip(rows, column) if state in unknown)
+            raise CtlabelError(f"{where}: record {bad_id!r}: unknown {label} state {bad_state!r} ({', '.join(STATES)})")
         columns[label] = pd.Categorical(column, dtype=STATE)
     columns["confidence"] = np.array(meta["confidence"], dtype=float)
     columns["source"] = meta["source"]
@@ -238,7 +246,7 @@ def mine(
     return frame
 
 
-def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+def frame_records(frame: pd.DataFrame) -> Iterator[Record]:
     """The records of a records DataFrame, each label's state taken from its column (so edits count)."""
     missing = [c for c in ("record", *LABELS) if c not in frame.columns]
     if missing:
@@ -247,9 +255,9 @@ def frame_records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
             f"{', '.join(LABELS)}; this one lacks {', '.join(missing)}"
         )
     for record, *states in zip(frame["record"], *(frame[label] for label in LABELS)):
-        record = dict(record)
-        record[COVID] = dict(record[COVID])
-        record["lesions"] = {code: dict(entry) for code, entry in record["lesions"].items()}
+        record = cast(Record, dict(record))
+        record[COVID] = cast(Label, dict(record[COVID]))
+        record["lesions"] = {code: cast(Label, dict(entry)) for code, entry in record["lesions"].items()}
         for label, state in zip(LABELS, states):
             if state not in STATES:
                 raise CtlabelError(

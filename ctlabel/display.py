@@ -8,9 +8,9 @@ import re
 import xml.etree.ElementTree as ET
 from functools import cache
 from html import escape
-from typing import Any
+from typing import Any, cast
 
-from ctlabel.schema import COVID, LESIONS
+from ctlabel.schema import COVID, LESIONS, Record
 
 FIELDS = (("caption", "Caption"), ("report", "Report and other text"))
 _HEX6 = re.compile(r"#[0-9a-fA-F]{6}")
@@ -71,7 +71,7 @@ def _state_badge(label: str, state: str) -> str:
     )
 
 
-def record_html(record: dict[str, Any]) -> str:
+def record_html(record: Record) -> str:
     """The record's review task as HTML: header, label states, caption and report with evidence marks."""
     from ctlabel.review.tasks import to_task
 
@@ -100,8 +100,8 @@ def record_html(record: dict[str, Any]) -> str:
     return '<div class="ctlabel-record">' + "".join(parts) + "</div>"
 
 
-class Record(dict):
+class RecordView(dict):
     """A record (the schema's dict) that a notebook shows as its review task, evidence highlighted."""
 
     def _repr_html_(self) -> str:
-        return record_html(self)
+        return record_html(cast(Record, self))

@@ -9,13 +9,14 @@ import os
 import tempfile
 import tomllib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ctlabel.errors import CtlabelError
+from ctlabel.schema import Record
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 BOMS = (
@@ -309,7 +310,7 @@ def _json_lines(fh: IO[str], report: Callable[[str], None]) -> Iterator[tuple[in
         yield number, obj
 
 
-def read_records(path: str | Path, skipped: list[str] | None = None) -> Iterator[dict[str, Any]]:
+def read_records(path: str | Path, skipped: list[str] | None = None) -> Iterator[Record]:
     """Stream the records of a JSONL file; a bad line goes to ``skipped``, or stops with an error
     when ``skipped`` is None."""
     path = Path(path)
@@ -327,7 +328,7 @@ def read_records(path: str | Path, skipped: list[str] | None = None) -> Iterator
         try:
             for number, obj in _json_lines(fh, report):
                 if "id" in obj:
-                    yield obj
+                    yield cast(Record, obj)
                 else:
                     report(f"line {number}: record without 'id'")
         except UnicodeDecodeError as exc:
@@ -351,7 +352,7 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise CtlabelError(f"{path}: not a valid TOML {what} ({exc})") from None
 
 
-def dump_record(record: dict[str, Any]) -> str:
+def dump_record(record: Mapping[str, Any]) -> str:
     """One JSONL line; the same record always gives the same bytes."""
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 

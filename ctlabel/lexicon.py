@@ -119,6 +119,17 @@ def _sources(data: dict, kind: str, path: Path) -> dict[str, str]:
     return dict(roles)
 
 
+def _check_terms_unique(concepts: dict[str, Concept], path: Path) -> None:
+    """A term names one concept, as certain or as uncertain: a mention has one code and one state."""
+    owner: dict[str, str] = {}
+    for concept in concepts.values():
+        for kind, terms in (("terms", concept.terms), ("uncertain", concept.uncertain)):
+            for term in terms:
+                key, place = " ".join(term.lower().replace("-", " ").split()), f"[concepts.{concept.code}] {kind}"
+                if owner.setdefault(key, place) != place:
+                    raise CtlabelError(f"{path}: the term {term!r} is in {owner[key]} and in {place}; keep it in one")
+
+
 def load_lexicon(path: str | Path | None = None) -> Lexicon:
     """Read and check a lexicon file (the bundled one by default)."""
     path = Path(path) if path else DEFAULT_LEXICON
@@ -141,6 +152,7 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
         )
         for code, table in concepts_raw.items()
     }
+    _check_terms_unique(concepts, path)
     ctx = data.get("context", {})
     where = f"{path} [context]"
     unknown = sorted(set(ctx) - set(CONTEXT_KEYS))

@@ -203,7 +203,7 @@ def test_evaluate_bad_input_names_the_dataframe(tmp_path):
     with pytest.raises(CtlabelError, match="lacks record"):
         ctlabel.evaluate(pd.DataFrame({"image": ["a"], "GGO": [1]}), mined.drop(columns="record"))
     lost = mined.reindex(["a", "z"])  # a row the DataFrame made up has no state
-    lost["record"] = [mined.record["a"], ctlabel.Record(empty_record("z"))]
+    lost["record"] = [mined.record["a"], ctlabel.RecordView(empty_record("z"))]
     with pytest.raises(CtlabelError, match=r"record 'z': covid is nan in the DataFrame, not one of positive"):
         ctlabel.evaluate(pd.DataFrame({"image": ["a"], "GGO": [1]}), lost)
     with pytest.raises(CtlabelError, match="uncertain is 'negative' or 'positive'"):

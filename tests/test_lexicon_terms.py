@@ -110,3 +110,26 @@ def test_a_lexicon_built_in_memory_is_the_one_that_runs():
         Miner(lexicon).mine_one({**record, "lesions": dict(record["lesions"])})["lesions"]["Csld"]["state"]
         == "negative"
     )
+
+
+def test_a_term_in_two_concepts_is_refused(tmp_path):
+    from ctlabel.lexicon import DEFAULT_LEXICON
+
+    custom = tmp_path / "lexicon.toml"
+    # "crazy paving" also under consolidation: one mention could not carry two codes
+    custom.write_text(DEFAULT_LEXICON.read_text().replace('"consolidation",', '"consolidation", "Crazy-Paving",', 1))
+    with pytest.raises(CtlabelError, match=r"crazy.paving.*concepts\.CrPa.*concepts\.Csld|Csld.*CrPa"):
+        load_lexicon(custom)
+
+
+def test_the_pipeline_writes_mentions_to_doc_spans():
+    from ctlabel.mine.nlp import CUES, MENTIONS, build_nlp
+
+    doc = build_nlp(load_lexicon())("Without consolidation. A possible crazy-paving pattern. Patchy GGO in both lungs.")
+    found = {(s.label_, s.text, s._.ctlabel_state, s._.ctlabel_hedged) for s in doc.spans[MENTIONS]}
+    assert ("Csld", "consolidation", "negative", False) in found
+    assert any(code == "GGO" and state == "positive" for code, _, state, _ in found)
+    assert any(code == "CrPa" and state == "uncertain" for code, _, state, _ in found)
+    assert any(cue.text.lower() == "without" for cue in doc.spans[CUES])
+    rules = {s.label_: s._.ctlabel_rule for s in doc.spans[MENTIONS]}
+    assert rules["Csld"].startswith("Csld:consolidation | negation")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -14,7 +14,7 @@ from ctlabel.errors import CtlabelError
 from ctlabel.export.formats import CODES, COVID_CODE, HEADER, States, apply_uncertain, to_cells
 from ctlabel.export.splits import SPLITS, grouped_split, parse_ratios, ratio_warning, read_split_file
 from ctlabel.io import IMAGE_SUFFIXES, NAME_COLUMNS, check_outputs, read_records, read_table, write_files
-from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, STATES, state_of
+from ctlabel.schema import ABSENT, COVID, LESIONS, NEGATIVE, POSITIVE, STATES, Record, state_of
 
 NEGATIVE_CLASSES = {"noncovid", "non-covid", "negative", "0", "normal"}
 POSITIVE_CLASSES = {"covid", "covid-19", "positive", "1"}
@@ -58,7 +58,7 @@ class ExportSummary:
         return self.__dict__.copy()
 
 
-def check_record(record: dict[str, Any]) -> str | None:
+def check_record(record: Mapping[str, Any]) -> str | None:
     """What is wrong with a record's labels (a missing or unknown key or state), or None."""
     if record.get("image") is not None and not isinstance(record["image"], str):
         return f"'image' is {record['image']!r}, not a file name"
@@ -77,13 +77,14 @@ def check_record(record: dict[str, Any]) -> str | None:
     return None
 
 
-def _record_row(record: dict[str, Any], options: ExportOptions, policy: str) -> Row:
-    name = PurePath(record["image"]).name if record.get("image") else str(record["id"])
+def _record_row(record: Record, options: ExportOptions, policy: str) -> Row:
+    image = record.get("image")
+    name = PurePath(image).name if image else str(record["id"])
     covid = POSITIVE if options.covid == "positive" else state_of(record, "covid")
     states = {COVID_CODE: apply_uncertain(covid, policy)}
     states |= {code: apply_uncertain(state_of(record, code), policy) for code in LESIONS}
-    group_key = {"patient": ("patient_id", "doc_id"), "doc": ("doc_id",)}[options.group]
-    group = next((str(record[k]) for k in group_key if record.get(k)), name)
+    doc, patient = record.get("doc_id"), record.get("patient_id")
+    group = next((str(v) for v in ((patient, doc) if options.group == "patient" else (doc,)) if v), name)
     return Row(name, f"{options.group}:{group}", states)
 
 

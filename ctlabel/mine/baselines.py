@@ -15,7 +15,7 @@ from ctlabel.lexicon import Lexicon, load_lexicon
 from ctlabel.mine.evaluate import load_gold, predicted, score_pairs
 from ctlabel.mine.miner import Miner
 from ctlabel.mine.table import Columns, record_from_row
-from ctlabel.schema import COVID, LESIONS, empty_record
+from ctlabel.schema import COVID, LESIONS, Record, empty_record
 
 Labeler = Callable[[list[str]], list[set[str]]]  # texts → the labels each text asserts
 
@@ -49,7 +49,7 @@ def negex_labeler(lexicon: Lexicon) -> Labeler:
     return lambda texts: [{e.label_ for e in doc.ents if not e._.negex} for doc in nlp.pipe(texts)]
 
 
-def _records(gold_path: Path, columns: Columns) -> list[dict[str, Any]]:
+def _records(gold_path: Path, columns: Columns) -> list[Record]:
     return [record_from_row(row, columns) for _, row in read_table(gold_path).rows]
 
 
@@ -68,9 +68,10 @@ def bench_baselines(gold_path: str | Path, columns: Columns, repeat: int = 20) -
         return scores["micro_f1"] if "micro_f1" in scores else scores["labels"][labels[0]]["f1"]
 
     def mine(batch: list[str]) -> list[set[str]]:
-        mined = miner.mine(
+        records: list[Record] = [
             {**empty_record(str(i)), "texts": [{"source": "caption", "text": t}]} for i, t in enumerate(batch)
-        )
+        ]
+        mined = miner.mine(records)
         return [{label for label in (COVID, *LESIONS) if predicted(r, label)} for r in mined]
 
     labelers: dict[str, Labeler] = {"ctlabel": mine, "regex": regex_labeler(lexicon)}

@@ -16,7 +16,7 @@ from ctlabel.io import atomic_write, check_outputs, dump_record, read_table
 from ctlabel.lexicon import Lexicon, load_lexicon
 from ctlabel.mine.miner import Miner
 from ctlabel.mine.table import Columns, record_from_row
-from ctlabel.schema import LABELS, state_of
+from ctlabel.schema import LABELS, Record, state_of
 
 CHUNK = 512
 MAX_TEXT = 900_000  # characters per text; spaCy refuses 1,000,000 and more (E088)
@@ -60,7 +60,7 @@ def _init_worker(lexicon: Lexicon) -> None:
 Mined = tuple[list[str], dict[str, Counter]]
 
 
-def _records(rows: list[tuple[str, dict[str, Any]]], columns: Columns) -> list[dict[str, Any]]:
+def _records(rows: list[tuple[str, dict[str, Any]]], columns: Columns) -> list[Record]:
     """The records of a chunk of (unique id, row) pairs, ready for the miner."""
     records = []
     for record_id, row in rows:
@@ -128,7 +128,7 @@ def mine_rows(
     columns: Columns,
     skipped: list[str],
     number_duplicates: bool = False,
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[list[Record]]:
     """Mined records of (row number, row) pairs, a chunk at a time, as ``mine_table`` mines them;
     a row without an id or with a text too long goes to ``skipped``."""
     for chunk in _chunks(rows, columns, skipped, number_duplicates):

@@ -14,7 +14,7 @@ from ctlabel.errors import CtlabelError
 from ctlabel.io import NAME_COLUMNS, dict_reader, read_records
 from ctlabel.metrics import Counts, bootstrap_ci
 from ctlabel.mine.captions import unique_id
-from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, label_of, state_of
+from ctlabel.schema import COVID, LESIONS, POSITIVE, UNCERTAIN, Record, label_of, state_of
 
 GOLD_COLUMNS = {"covid": COVID, "CVD19": COVID, **{code: code for code in LESIONS}}
 
@@ -49,15 +49,15 @@ def load_gold(path: str | Path) -> tuple[dict[str, dict[str, int]], list[str]]:
     return gold, labels
 
 
-def _keys(record: dict[str, Any]) -> list[str]:
-    keys = [record["id"]]
-    if record.get("image"):
-        keys.append(PurePath(record["image"]).name)
+def _keys(record: Record) -> list[str]:
+    keys, image = [record["id"]], record.get("image")
+    if image:
+        keys.append(PurePath(image).name)
     keys.append(PurePath(record["id"]).stem)
     return keys
 
 
-def predicted(record: dict[str, Any], label: str, uncertain_as: int = 0) -> int:
+def predicted(record: Record, label: str, uncertain_as: int = 0) -> int:
     state = state_of(record, label)
     return 1 if state == POSITIVE else (uncertain_as if state == UNCERTAIN else 0)
 
@@ -117,7 +117,7 @@ def evaluate(
     return result
 
 
-def _disagreement(record: dict[str, Any], label: str, gold: int) -> dict[str, Any]:
+def _disagreement(record: Record, label: str, gold: int) -> dict[str, Any]:
     """One miss or false alarm, with the evidence a curator reads to decide who is right."""
     entry = label_of(record, label)
     return {

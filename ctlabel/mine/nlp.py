@@ -1,10 +1,12 @@
 """The spaCy pipeline of the miner: a blank English tokenizer and two rule components.
 
 ``ctlabel_lexicon`` finds concept mentions and context cues with a PhraseMatcher built from the
-lexicon (text damaged by PDF extraction is repaired before, by :mod:`ctlabel.mine.repair`);
-``ctlabel_context`` gives each concept mention its state (positive, negative, uncertain) from the
-negation, uncertainty and resolution cues whose scope covers it. :func:`mentions_of` returns the
-result: a list of :class:`Mention`, with character offsets into the text.
+lexicon (text damaged by PDF extraction is repaired before, by :mod:`ctlabel.mine.repair`) and
+writes them to ``doc.spans["ctlabel"]`` and ``doc.spans["ctlabel_cues"]`` (the span's label is the
+concept code or the cue rule's name); ``ctlabel_context`` gives each concept mention its state
+(positive, negative, uncertain) from the negation, uncertainty and resolution cues whose scope
+covers it, in the span extensions ``ctlabel_state`` and ``ctlabel_rule``. ``ctlabel_hedged`` says
+the term is one of the concept's ``uncertain`` terms. :func:`mentions_of` returns the mentions.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ try:
 finally:
     if _hide_torch:
         del sys.modules["torch"]
-from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, compile_suffix_regex
 
 from ctlabel.lexicon import CueRule, Lexicon
@@ -37,25 +38,10 @@ from ctlabel.schema import POSITIVE, UNCERTAIN
 # Phrases matched only to be ignored ("no change") or to end scopes ("but", "which").
 PSEUDO, TERMINATE = "pseudo", "terminate"
 _BOUNDARY = re.compile(r"[.;:!?•](?=\s|$)")
-
-
-@dataclass(slots=True)
-class Mention:
-    """A concept or cue found in a text; ``start``/``end`` are character offsets.
-
-    ``code`` is the concept code (GGO, covid, other…) or the cue rule's name (negation.pre…);
-    ``hedged``: the term is one of the concept's ``uncertain`` terms, so it asserts it as uncertain.
-    """
-
-    code: str
-    start: int
-    end: int
-    tok_start: int
-    tok_end: int
-    term: str
-    hedged: bool = False
-    state: str = POSITIVE
-    rule: str = ""
+MENTIONS, CUES = "ctlabel", "ctlabel_cues"  # the doc.spans keys
+for _name, _default in (("ctlabel_hedged", False), ("ctlabel_state", POSITIVE), ("ctlabel_rule", "")):
+    if not Span.has_extension(_name):
+        Span.set_extension(_name, default=_default)
 
 
 def _plural(word: str) -> str:
@@ -93,9 +79,9 @@ class _TextKeepingTokenizer:
         return doc
 
 
-def mentions_of(doc: Doc) -> list[Mention]:
-    """The concept mentions the pipeline found in ``doc``, with their states."""
-    return doc.user_data.get("ctl_mentions", [])
+def mentions_of(doc: Doc) -> list[Span]:
+    """The concept mentions the pipeline found in ``doc`` (label: the concept code), with their states."""
+    return list(doc.spans[MENTIONS]) if MENTIONS in doc.spans else []
 
 
 def doc_text(doc: Doc) -> str:
@@ -116,20 +102,21 @@ def make_tokenizer_nlp() -> Language:
     return nlp
 
 
-def _longest_first(spans: list[Mention]) -> list[Mention]:
-    """Drop mentions overlapping a longer one (ties: the earlier one wins); a span matched
-    under two labels (a cue that is both "pre" and "post") keeps both."""
+def _longest_first(spans: list[Span], same_twice: bool) -> list[Span]:
+    """Drop spans overlapping a longer one (ties: the earlier one wins); with ``same_twice``, a
+    span matched under two labels (a cue that is both "pre" and "post") keeps both."""
     if len(spans) < 2:
         return spans
-    chosen: list[Mention] = []
-    taken = bytearray(max(m.end for m in spans))
+    chosen: list[Span] = []
+    taken = bytearray(max(m.end_char for m in spans))
     kept_spans: set[tuple[int, int]] = set()
-    for m in sorted(spans, key=lambda m: (m.start - m.end, m.start)):
-        if (m.start, m.end) in kept_spans or taken.find(1, m.start, m.end) < 0:
+    for m in sorted(spans, key=lambda m: (m.start_char - m.end_char, m.start_char)):
+        lo, hi = m.start_char, m.end_char
+        if (same_twice and (lo, hi) in kept_spans) or taken.find(1, lo, hi) < 0:
             chosen.append(m)
-            taken[m.start : m.end] = b"\x01" * (m.end - m.start)
-            kept_spans.add((m.start, m.end))
-    return sorted(chosen, key=lambda m: m.start)
+            taken[lo:hi] = b"\x01" * (hi - lo)
+            kept_spans.add((lo, hi))
+    return sorted(chosen, key=lambda m: m.start_char)
 
 
 class LexiconMatcher:
@@ -137,12 +124,12 @@ class LexiconMatcher:
 
     def __init__(self, nlp: Language, lexicon: Lexicon):
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.keys: dict[int, tuple[str, bool, bool]] = {}  # match key → (code, hedged, is a cue)
+        self.keys: dict[int, tuple[int, bool, bool]] = {}  # match key → (the code's hash, hedged, is a cue)
 
         def add(code: str, terms: tuple[str, ...], hedged: bool = False, cue: bool = False) -> None:
             key = f"{code}|{int(hedged)}"
             self.matcher.add(key, [nlp.make_doc(v) for t in terms for v in term_variants(t)])
-            self.keys[nlp.vocab.strings[key]] = (code, hedged, cue)
+            self.keys[nlp.vocab.strings[key]] = (nlp.vocab.strings.add(code), hedged, cue)  # the code labels spans
 
         for concept in lexicon.concepts.values():
             add(concept.code, concept.terms)
@@ -155,18 +142,19 @@ class LexiconMatcher:
                 add(code, terms, cue=True)
 
     def __call__(self, doc: Doc) -> Doc:
-        concepts: list[Mention] = []
-        cues: list[Mention] = []
-        matches = self.matcher(doc)
-        if matches:
-            text = doc_text(doc)
-            offsets = cast(list[list[int]], doc.to_array([IDX, LENGTH]).tolist())
-            for key, start, end in matches:
-                code, hedged, cue = self.keys[key]
-                lo, hi = offsets[start][0], offsets[end - 1][0] + offsets[end - 1][1]
-                (cues if cue else concepts).append(Mention(code, lo, hi, start, end, text[lo:hi].lower(), hedged))
-        doc.user_data["ctl_mentions"] = _longest_first(concepts)
-        doc.user_data["ctl_cues"] = _longest_first(cues)
+        concepts: list[Span] = []
+        cues: list[Span] = []
+        for key, start, end in self.matcher(doc):
+            code, hedged, cue = self.keys[key]
+            span = Span(doc, start, end, label=code)
+            if hedged:
+                span._.ctlabel_hedged = True
+            (cues if cue else concepts).append(span)
+        if concepts:
+            # one concept per stretch of text: a span's extensions are keyed by its offsets
+            doc.spans[MENTIONS] = _longest_first(concepts, same_twice=False)
+        if cues:
+            doc.spans[CUES] = _longest_first(cues, same_twice=True)
         return doc
 
 
@@ -177,30 +165,32 @@ class ContextAssigner:
         self.rules = {rule.name: rule for rule in rules}
 
     def __call__(self, doc: Doc) -> Doc:
-        mentions: list[Mention] = mentions_of(doc)
+        mentions = mentions_of(doc)
         if not mentions:
             return doc
-        cues = [c for c in doc.user_data.get("ctl_cues", []) if c.code in self.rules]
+        text = doc_text(doc)
+        all_cues = list(doc.spans[CUES]) if CUES in doc.spans else []
+        cues = [c for c in all_cues if c.label_ in self.rules]
         if cues:
-            text = doc_text(doc)
             scope = _ScopeEnds(
                 boundaries=[(b.start(), b.group()) for b in _BOUNDARY.finditer(text)],
-                terminators=[c.start for c in doc.user_data["ctl_cues"] if c.code == TERMINATE],
-                concept_starts={m.tok_start for m in mentions},
+                terminators=[c.start_char for c in all_cues if c.label_ == TERMINATE],
+                concept_starts={m.start for m in mentions},
             )
         for m in mentions:
             cue = self._nearest_cue(doc, m, cues, scope) if cues else None
-            m.state, m.rule = self._state(m, cue)
+            ext = m._
+            ext.ctlabel_state, ext.ctlabel_rule = self._state(text, m, ext.ctlabel_hedged, cue)
         return doc
 
-    def _nearest_cue(self, doc: Doc, m: Mention, cues: list[Mention], scope: _ScopeEnds) -> Mention | None:
+    def _nearest_cue(self, doc: Doc, m: Span, cues: list[Span], scope: _ScopeEnds) -> Span | None:
         best, best_dist = None, None
         for cue in cues:
-            rule = self.rules[cue.code]
-            if rule.forward and cue.tok_end <= m.tok_start:
-                lo, hi, chars = cue.tok_end, m.tok_start, (cue.end, m.start)
-            elif not rule.forward and cue.tok_start >= m.tok_end:
-                lo, hi, chars = m.tok_end, cue.tok_start, (m.end, cue.start)
+            rule = self.rules[cue.label_]
+            if rule.forward and cue.end <= m.start:
+                lo, hi, chars = cue.end, m.start, (cue.end_char, m.start_char)
+            elif not rule.forward and cue.start >= m.end:
+                lo, hi, chars = m.end, cue.start, (m.end_char, cue.start_char)
             else:
                 continue
             dist = hi - lo
@@ -211,13 +201,15 @@ class ContextAssigner:
             best, best_dist = cue, dist
         return best
 
-    def _state(self, m: Mention, cue: Mention | None) -> tuple[str, str]:
-        term_rule = f"{m.code}:{m.term}" + (" (hedged)" if m.hedged else "")
-        own = UNCERTAIN if m.hedged else POSITIVE
+    def _state(self, text: str, m: Span, hedged: bool, cue: Span | None) -> tuple[str, str]:
+        term = text[m.start_char : m.end_char].lower()
+        term_rule = f"{m.label_}:{term}" + (" (hedged)" if hedged else "")
+        own = UNCERTAIN if hedged else POSITIVE
         if cue is None:
             return own, term_rule
-        state = self.rules[cue.code].state
-        return (own if state == POSITIVE else state), f"{term_rule} | {cue.code}:{cue.term}"
+        state = self.rules[cue.label_].state
+        cue_term = text[cue.start_char : cue.end_char].lower()
+        return (own if state == POSITIVE else state), f"{term_rule} | {cue.label_}:{cue_term}"
 
 
 @dataclass(slots=True)
@@ -255,12 +247,14 @@ class _ScopeEnds:
 _LEXICONS: dict[str, Lexicon] = {}
 
 
-@Language.factory("ctlabel_lexicon", assigns=["doc.user_data"], default_config={"lexicon": ""})
+@Language.factory("ctlabel_lexicon", assigns=["doc.spans"], default_config={"lexicon": ""})
 def _make_lexicon_matcher(nlp: Language, name: str, lexicon: str) -> LexiconMatcher:
     return LexiconMatcher(nlp, _LEXICONS[lexicon])
 
 
-@Language.factory("ctlabel_context", assigns=["doc.user_data"], default_config={"lexicon": ""})
+@Language.factory(
+    "ctlabel_context", assigns=["span._.ctlabel_state", "span._.ctlabel_rule"], default_config={"lexicon": ""}
+)
 def _make_context(nlp: Language, name: str, lexicon: str) -> ContextAssigner:
     return ContextAssigner(_LEXICONS[lexicon].cues)
 

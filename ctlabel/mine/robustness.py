@@ -11,11 +11,11 @@ from ctlabel.io import read_table
 from ctlabel.mine.evaluate import load_gold, predicted, score_pairs
 from ctlabel.mine.miner import Miner
 from ctlabel.mine.table import Columns, record_from_row
-from ctlabel.schema import LABELS, state_of
+from ctlabel.schema import LABELS, Record, state_of
 from ctlabel.testing.damage import TRANSFORMS
 
 
-def _mine(miner: Miner, rows: list[dict[str, Any]], columns: Columns, damage=None) -> list[dict[str, Any]]:
+def _mine(miner: Miner, rows: list[dict[str, Any]], columns: Columns, damage=None) -> list[Record]:
     records = []
     for row in rows:
         record = record_from_row(row, columns)
@@ -25,7 +25,7 @@ def _mine(miner: Miner, rows: list[dict[str, Any]], columns: Columns, damage=Non
     return list(miner.mine(records))
 
 
-def _states(record: dict[str, Any]) -> tuple[str, ...]:
+def _states(record: Record) -> tuple[str, ...]:
     return tuple(state_of(record, label) for label in LABELS)
 
 
@@ -36,7 +36,7 @@ def robustness(gold_path: str | Path, columns: Columns, lexicon: str | None = No
     rows = [row for _, row in read_table(gold_path).rows]
     clean = _mine(miner, rows, columns)
 
-    def micro_f1(records: list[dict[str, Any]]) -> float:
+    def micro_f1(records: list[Record]) -> float:
         pairs = [(gold[r["id"]], {label: predicted(r, label) for label in labels}) for r in records if r["id"] in gold]
         scores = score_pairs(pairs, labels)
         return scores["micro_f1"] if "micro_f1" in scores else scores["labels"][labels[0]]["f1"]

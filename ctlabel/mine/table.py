@@ -10,7 +10,7 @@ from typing import Any
 from ctlabel.errors import CtlabelError
 from ctlabel.io import Table
 from ctlabel.mine.panels import panel_letter
-from ctlabel.schema import empty_record
+from ctlabel.schema import Record, empty_record
 
 _PANEL_SUFFIX = re.compile(r"%(\d+)$")
 
@@ -56,7 +56,7 @@ def _cell(row: dict[str, Any], column: str | None) -> str | None:
     return text or None
 
 
-def record_from_row(row: dict[str, Any], columns: Columns) -> dict[str, Any]:
+def record_from_row(row: dict[str, Any], columns: Columns) -> Record:
     """A record with ids and texts filled and every label absent (the miner fills them)."""
     record_id = _cell(row, columns.id)
     if record_id is None:

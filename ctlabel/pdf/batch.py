@@ -18,7 +18,7 @@ from ctlabel.mine.miner import Miner
 from ctlabel.pdf.extract import PdfResult, PdfSkip, extract_pdf
 from ctlabel.pdf.kind import CHEST
 from ctlabel.pdf.staging import FigureClash, FigureStore, doc_ids
-from ctlabel.schema import empty_record
+from ctlabel.schema import ExtractedFigure, PdfRecord, Text, empty_record
 
 
 @dataclass
@@ -113,25 +113,25 @@ def extract_all(
             time.sleep(0.005)
 
 
-def _record(figure: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    record = empty_record(figure["id"])
-    record.update(
-        {
-            "doc_id": figure["doc_id"],
-            "doi": figure["doi"],
-            "page": figure["page"],
-            "figure": figure["figure"],
-            "panel": figure["panel"],
-            "image": os.path.relpath(figure["image"], out_dir),
-            "bbox": figure["bbox"],
-            "kind": figure["kind"],
-            "notes": figure["notes"],
-        }
-    )
-    record["texts"] = [{"source": "caption", "text": figure["caption"], "boxes": figure["caption_boxes"]}]
+def pdf_record(figure: ExtractedFigure, out_dir: Path) -> PdfRecord:
+    """The record of an extracted picture, ready for the miner (its image path relative to ``out_dir``)."""
+    texts: list[Text] = [{"source": "caption", "text": figure["caption"], "boxes": figure["caption_boxes"]}]
     if figure["document"] and figure["kind"] in CHEST:  # title/abstract speak for chest images only
-        record["texts"].append({"source": "document", "text": figure["document"]})
-    return record
+        texts.append({"source": "document", "text": figure["document"]})
+    empty = empty_record(figure["id"])
+    return {
+        **empty,
+        "doc_id": figure["doc_id"],
+        "image": os.path.relpath(figure["image"], out_dir),
+        "panel": figure["panel"],
+        "texts": texts,
+        "doi": figure["doi"],
+        "page": figure["page"],
+        "figure": figure["figure"],
+        "bbox": figure["bbox"],
+        "kind": figure["kind"],
+        "notes": figure["notes"],
+    }
 
 
 def mine_pdfs(
@@ -181,7 +181,7 @@ def mine_pdfs(
         summary.images += len(result.figures)
         if not result.figures:
             summary.skipped.append(f"{pdf}: no figure image found ({result.captions} captions)")
-        records += [_record(f, output.parent) for f in result.figures]
+        records += [pdf_record(f, output.parent) for f in result.figures]
     store.tidy()
     if summary.pdfs == 0:
         raise CtlabelError(f"no PDF could be read ({len(summary.skipped)} skipped; first: {summary.skipped[0]})")

@@ -20,15 +20,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write, dump_record
 from ctlabel.lexicon import Lexicon
 from ctlabel.mine.miner import Miner
-from ctlabel.pdf.batch import _record, find_pdfs
+from ctlabel.pdf.batch import find_pdfs, pdf_record
 from ctlabel.pdf.staging import doc_ids
 from ctlabel.pdf.store import EXTRACTOR_VERSION, ExtractionStore, extract_one
+from ctlabel.schema import ExtractedFigure, PdfRecord
 
 MANIFEST = "manifest.jsonl"
 # A worker forks each extraction (its time limit). Dask's MALLOC_TRIM_THRESHOLD_=65536 turns glibc's
@@ -129,14 +130,17 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _records(entry: dict[str, Any], doc_id: str, store: ExtractionStore, out: Path) -> list[dict[str, Any]]:
+def _records(entry: dict[str, Any], doc_id: str, store: ExtractionStore, out: Path) -> list[PdfRecord]:
+    """The records of a stored extraction (its figures are stored without the paper's id and folder)."""
     images = store.images_dir(entry["sha256"])
-    return [
-        _record(
-            {**f, "id": f"{doc_id}-{Path(f['image']).stem}", "doc_id": doc_id, "image": str(images / f["image"])}, out
+    figures = [
+        cast(
+            ExtractedFigure,
+            {**f, "id": f"{doc_id}-{Path(f['image']).stem}", "doc_id": doc_id, "image": str(images / f["image"])},
         )
         for f in entry.get("figures", [])
     ]
+    return [pdf_record(f, out) for f in figures]
 
 
 def _local(
@@ -289,7 +293,7 @@ def mine_corpus(
     if on_start:
         on_start(summary)
     rows: list[dict[str, Any]] = []
-    records: list[dict[str, Any]] = []
+    records: list[PdfRecord] = []
     lines: list[str] = []
 
     def flush() -> None:

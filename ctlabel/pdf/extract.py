@@ -10,7 +10,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pdfplumber
@@ -46,6 +45,7 @@ from ctlabel.pdf.regions import (
     near_any,
 )
 from ctlabel.pdf.words import Vocabulary, join_lines, page_words
+from ctlabel.schema import ExtractedFigure
 
 MARGIN = 2.0  # points round a whole figure that has text or vector drawings
 DOI = re.compile(r"\b(10\.\d{4,9}/[^\s;,\"'<>]+[^\s;,\"'<>.)])")
@@ -60,7 +60,7 @@ class PdfResult:
     doc_id: str
     pages: int = 0
     captions: int = 0
-    figures: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[ExtractedFigure] = field(default_factory=list)
 
 
 def _open(path: Path):

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PIL import Image, ImageDraw
 
 from ctlabel.io import atomic_write
 from ctlabel.pdf.figures import Figure
 from ctlabel.pdf.layout import Caption
+from ctlabel.schema import ExtractedFigure
 
 RED, BLUE, GREEN = (220, 30, 30), (30, 80, 230), (20, 160, 60)
 
@@ -20,7 +20,7 @@ def draw_overlay(
     scale: float,
     figures: list[Figure],
     captions: list[Caption],
-    records: list[dict[str, Any]],
+    records: list[ExtractedFigure],
     number: int,
     target: Path,
 ) -> None:

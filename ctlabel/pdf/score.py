@@ -13,10 +13,11 @@ import difflib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ctlabel.errors import CtlabelError
 from ctlabel.io import read_records
+from ctlabel.schema import PdfRecord, Record
 
 GOLD_KEYS = ("pdf", "page", "figure", "caption_start", "panels", "bbox")
 INSIDE = 0.6  # share of a record's box that must lie in the key figure's box
@@ -75,7 +76,7 @@ def _union(boxes):
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def _caption(record: dict[str, Any]) -> str:
+def _caption(record: Record) -> str:
     return next((t["text"] for t in record.get("texts", []) if t.get("source") == "caption"), "")
 
 
@@ -85,20 +86,21 @@ def _same_start(gold: str, mined: str) -> bool:
     return difflib.SequenceMatcher(None, want, got, autojunk=False).ratio() >= SAME_START
 
 
-def mined_figures(path: Path) -> dict[tuple[str, int, str], list[dict[str, Any]]]:
+def mined_figures(path: Path) -> dict[tuple[str, int, str], list[PdfRecord]]:
     """Records grouped by (doc_id, page, figure label), in file order (reading order)."""
-    figures: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    for k, record in enumerate(read_records(path)):
-        if not all(key in record for key in ("doc_id", "page", "figure", "bbox")):
+    figures: dict[tuple[str, int, str], list[PdfRecord]] = {}
+    for k, read in enumerate(read_records(path)):
+        if not all(key in read for key in ("doc_id", "page", "figure", "bbox")):
             raise CtlabelError(
-                f"{path}: record {k + 1} ({record.get('id')}) lacks doc_id, page, figure or bbox: not from mine pdf"
+                f"{path}: record {k + 1} ({read.get('id')}) lacks doc_id, page, figure or bbox: not from mine pdf"
             )
-        key = (str(record["doc_id"]), int(record["page"]), norm_label(record["figure"]))
+        record = cast(PdfRecord, read)
+        key = (str(record["doc_id"]), int(record["page"]), norm_label(record["figure"] or ""))
         figures.setdefault(key, []).append(record)
     return figures
 
 
-def _letters(records: list[dict[str, Any]]) -> list[str]:
+def _letters(records: list[PdfRecord]) -> list[str]:
     return [str(r["panel"]).lower() for r in records if r.get("panel")]
 
 
@@ -129,7 +131,7 @@ def score(gold_path: Path, mined_path: Path) -> dict[str, Any]:
                 "panels_gold": [p.lower() for p in entry["panels"]],
                 "panels_mined": _letters(records or []),
                 "iou": round(iou(found, box), 3) if found else 0.0,
-                "notes": sorted({r["notes"] for r in records or [] if r.get("notes")}),
+                "notes": sorted({r["notes"] for r in records or [] if r["notes"]}),
             }
         )
     n_records = sum(len(r) for r in mined.values())

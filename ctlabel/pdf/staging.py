@@ -139,7 +139,7 @@ class FigureStore:
         self._write_note(doc_id, {"source": source, "key": None, "images": sorted(ours | set(names))})  # claim first
         for figure, staged, target in moves:
             os.replace(staged, target)
-            figure.update(id=target.stem, doc_id=doc_id, image=str(target))
+            figure["id"], figure["doc_id"], figure["image"] = target.stem, doc_id, str(target)
         for stale in ours - set(names):  # this paper's figures that its new run no longer finds
             (self.dir / stale).unlink(missing_ok=True)
         shutil.rmtree(self.staging(doc_id), ignore_errors=True)

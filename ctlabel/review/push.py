@@ -18,6 +18,7 @@ from ctlabel.review.ledger import uploads_path
 from ctlabel.review.project import synced_ledger
 from ctlabel.review.server import Server
 from ctlabel.review.tasks import prediction, record_hash, to_task
+from ctlabel.schema import Record
 
 BATCH = 1000
 
@@ -45,7 +46,7 @@ class ImageLinks:
             self.local_root = self.local_root.resolve()
             self._storages = server.local_storages(project_id)
 
-    def url(self, record: dict[str, Any]) -> tuple[str | None, str | None]:
+    def url(self, record: Record) -> tuple[str | None, str | None]:
         """The image's URL, or None and a note for the annotator when the file is missing."""
         image = record.get("image")
         if not image:
@@ -116,7 +117,7 @@ class PushSummary:
         return self.__dict__.copy()
 
 
-def _load(mined_path: Path) -> list[dict[str, Any]]:
+def _load(mined_path: Path) -> list[Record]:
     records = list(read_records(mined_path))  # a bad line or a record without id stops here, before any import
     seen: set[str] = set()
     for record in records:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 from ctlabel.metrics import cohen_kappa
 from ctlabel.review.tasks import annotation_votes, annotator_of, resolve, valid_annotations
-from ctlabel.schema import LABELS, POSITIVE, label_of
+from ctlabel.schema import LABELS, POSITIVE, Record, label_of
 
 
 def review_status(tasks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def review_status(tasks: list[dict[str, Any]]) -> dict[str, Any]:
             skipped += bool(task.get("annotations"))
             continue
         annotated += 1
-        machine = task["data"]["record"]
+        machine = cast(Record, task["data"]["record"])
         reviewed, _ = resolve(task)
         ballots = [annotation_votes(a)[0] for a in valid]
         annotators.update(annotator_of(a) for a in valid)

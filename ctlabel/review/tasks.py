@@ -9,26 +9,27 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from ctlabel.io import dump_record
 from ctlabel.review.config import COVID_CHOICES
-from ctlabel.schema import ABSENT, COVID, LABELS, LESIONS, NEGATIVE, POSITIVE, UNCERTAIN, label_of
+from ctlabel.schema import ABSENT, COVID, LABELS, LESIONS, NEGATIVE, POSITIVE, UNCERTAIN, Label, Record, label_of
 
 CHOICE_STATES = {v: k for k, v in COVID_CHOICES.items()}
 SPAN_LABEL = {COVID: "COVID", "other": "Other", **{c: c for c in LESIONS}}
 
 
-def record_hash(record: dict[str, Any]) -> str:
+def record_hash(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(dump_record(record).encode("utf-8")).hexdigest()[:16]
 
 
-def model_version(record: dict[str, Any]) -> str:
+def model_version(record: Record) -> str:
     prov = record.get("provenance") or {}
     return f"{prov.get('miner', 'ctlabel-miner')} lexicon {prov.get('lexicon', '?')}"
 
 
-def _text_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, tuple[str, int]]]:
+def _text_fields(record: Record) -> tuple[str, str, dict[str, tuple[str, int]]]:
     """caption text, report text, and where each source starts: source → (field, offset)."""
     texts = record.get("texts") or []
     caption = texts[0]["text"] if texts else ""
@@ -43,7 +44,7 @@ def _text_fields(record: dict[str, Any]) -> tuple[str, str, dict[str, tuple[str,
     return caption, report, where
 
 
-def to_task(record: dict[str, Any], image_url: str | None, image_note: str | None = None) -> dict[str, Any]:
+def to_task(record: Record, image_url: str | None, image_note: str | None = None) -> dict[str, Any]:
     """A task with the record's data and the machine's choices and evidence as a prediction;
     ``image_note`` is shown above the image pane (a missing image)."""
     caption, report, where = _text_fields(record)
@@ -61,7 +62,7 @@ def to_task(record: dict[str, Any], image_url: str | None, image_note: str | Non
     return {"data": data, "predictions": [prediction(record, where)]}
 
 
-def prediction(record: dict[str, Any], where: dict[str, tuple[str, int]] | None = None) -> dict[str, Any]:
+def prediction(record: Record, where: dict[str, tuple[str, int]] | None = None) -> dict[str, Any]:
     if where is None:
         where = _text_fields(record)[2]
     result: list[dict[str, Any]] = []
@@ -129,16 +130,16 @@ def valid_annotations(task: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
 
 
-def resolve(task: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def resolve(task: dict[str, Any]) -> tuple[Record, list[str]]:
     """The reviewed record of a task, and the labels whose annotators tied.
 
     Majority per label over the submitted annotations; a tie becomes ``uncertain``. A lesion an
     annotator did not tick is ``negative`` when the machine had it positive or uncertain, else the
     machine's ``absent``/``negative`` stays. No submitted annotation: the machine's record stays.
     """
-    record = dict(task["data"]["record"])
-    record["lesions"] = {c: dict(v) for c, v in record["lesions"].items()}
-    record[COVID] = dict(record[COVID])
+    record = cast(Record, dict(task["data"]["record"]))  # a copy: the task keeps the machine's record
+    record["lesions"] = {c: cast(Label, dict(v)) for c, v in record["lesions"].items()}
+    record[COVID] = cast(Label, dict(record[COVID]))
     annotations = valid_annotations(task)
     provenance = dict(record.get("provenance") or {})
     skipped = len(task.get("annotations") or []) - len(annotations)
