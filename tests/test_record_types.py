@@ -8,13 +8,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-GOOD = '''
+GOOD = """
 from ctlabel.schema import PdfRecord, empty_record
 
 def make() -> PdfRecord:
     return {**empty_record("x"), "doi": None, "page": 1, "figure": "2", "bbox": [0.0, 0.0, 1.0, 1.0],
             "kind": "ct", "notes": None}
-'''
+"""
 
 
 def _mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
@@ -39,7 +39,10 @@ def test_a_complete_pdf_record_type_checks(tmp_path):
     [
         (('"kind": "ct", ', ""), 'Missing key "kind"'),  # the field the PDF record once lost
         (('"kind": "ct", ', '"picture": "ct", '), "picture"),
-        (("def make() -> PdfRecord:\n    return {**empty_record(\"x\"), ", "def make() -> PdfRecord:\n    return {"), "Missing keys"),
+        (
+            ('def make() -> PdfRecord:\n    return {**empty_record("x"), ', "def make() -> PdfRecord:\n    return {"),
+            "Missing keys",
+        ),
     ],
 )
 def test_a_dropped_or_renamed_field_fails_type_checking(tmp_path, change, complaint):
