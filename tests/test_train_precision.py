@@ -25,7 +25,7 @@ def _first_conv_io(dataset, amp: bool | None) -> tuple[Trainer, list[torch.Tenso
     config = make_config(
         {
             "labels": str(dataset["labels"]),
-            "images": str(dataset["images"]),
+            "images": [str(dataset["images"])],
             "split_file": str(dataset["split"]),
             "out": str(dataset["root"] / "run"),
             "backbone": BACKBONE,

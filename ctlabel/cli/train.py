@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -62,7 +61,7 @@ def train_command(
 
     options = dict(
         labels=str(labels),
-        images=os.pathsep.join(map(str, images)),
+        images=[str(p) for p in images],
         out=str(out),
         recipe=str(recipe) if recipe else None,
         split_file=str(split_file) if split_file else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +149,7 @@ def plan_train(pipeline: Pipeline, table: dict[str, Any], labels: Path, split: P
             {
                 **settings,
                 "labels": str(labels),
-                "images": os.pathsep.join(map(str, images)),
+                "images": [str(p) for p in images],
                 "out": str(out),
                 "split_file": str(split_file) if split_file else None,
                 "recipe": str(recipe) if recipe else None,

@@ -102,7 +102,7 @@ def bench_train(
         labels, split = _synthetic_dataset(root, n_images)
         config = TrainConfig(
             labels=str(labels),
-            images=str(root / "images"),
+            images=[str(root / "images")],
             split_file=str(split),
             out=str(root / "run"),
             backbone=backbone,

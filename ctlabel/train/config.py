@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,10 @@ SELECT_METRICS = ("val_covid_loss", "val_loss", "val_auc", "val_f1", "val_accura
 
 @dataclass
 class TrainConfig:
+    """Every setting of a training run; ``config.json`` of the run records it."""
+
     labels: str = ""
-    images: str = ""
+    images: list[str] = field(default_factory=list)  # folders (or files) searched for the labels' images
     out: str = "runs/ladnn"
     split_file: str | None = None
     val: str | None = None
@@ -77,6 +79,8 @@ def make_config(options: dict[str, Any]) -> TrainConfig:
     if options.get("recipe"):
         values.update(load_recipe(options["recipe"]))
     values.update({k: v for k, v in options.items() if v is not None})
+    if isinstance(values.get("images"), str):  # a recipe may name one folder
+        values["images"] = [values["images"]]
     config = TrainConfig(**values)
     config.check()
     return config

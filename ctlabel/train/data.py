@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,9 @@ class Split:
 
 
 @dataclass
-class Prepared:
+class SplitData:
+    """The decoded images and targets of each split, their label counts, and the images left out."""
+
     splits: dict[str, Split]
     counts: dict[str, dict[str, int]]
     dropped: list[str]
@@ -46,10 +47,10 @@ def _split_sets(config: TrainConfig) -> dict[str, LabelSet]:
     raise CtlabelError("give --split-file CSV, or --val VAL.csv (and --test TEST.csv)")
 
 
-def prepare(config: TrainConfig, progress=None) -> Prepared:
+def prepare(config: TrainConfig, progress=None) -> SplitData:
     """Find, check, decode and resize every image once (cached on disk)."""
     sets = _split_sets(config)
-    roots = [Path(p) for p in config.images.split(os.pathsep)]
+    roots = [Path(p) for p in config.images]
     dropped: list[str] = []
     splits: dict[str, Split] = {}
     for name, labelset in sets.items():
@@ -61,7 +62,7 @@ def prepare(config: TrainConfig, progress=None) -> Prepared:
             Path(config.cache_dir) if config.cache_dir else cache_dir("images"),
             progress,
         )
-        problems = [f"{n}: not found below {config.images}" for n in missing] + [
+        problems = [f"{n}: not found below {', '.join(config.images)}" for n in missing] + [
             f"{names[i]}: not a readable image" for i in bad
         ]
         if problems and not config.skip_missing:
@@ -79,4 +80,4 @@ def prepare(config: TrainConfig, progress=None) -> Prepared:
     }
     if not splits["train"].names:
         raise CtlabelError("no training image left")
-    return Prepared(splits, counts, dropped)
+    return SplitData(splits, counts, dropped)

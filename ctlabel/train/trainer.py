@@ -22,7 +22,7 @@ from ctlabel import __version__
 from ctlabel.errors import CtlabelError
 from ctlabel.io import atomic_write
 from ctlabel.train.config import TrainConfig
-from ctlabel.train.data import Prepared, Split, prepare
+from ctlabel.train.data import Split, SplitData, prepare
 from ctlabel.train.images import augment, normalize
 from ctlabel.train.labels import LABEL_ORDER
 from ctlabel.train.metrics import binary_metrics, evaluate_outputs
@@ -85,7 +85,7 @@ def _device(config: TrainConfig) -> torch.device:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, data: Prepared, log: Callable[[str], None] = print, progress=None):
+    def __init__(self, config: TrainConfig, data: SplitData, log: Callable[[str], None] = print, progress=None):
         self.config, self.data, self.log, self.progress = config, data, log, progress
         self.out = Path(config.out)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
