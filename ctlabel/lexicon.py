@@ -41,6 +41,8 @@ class CueRule:
 
 @dataclass(frozen=True)
 class Concept:
+    """A lexicon concept: its code, display name, and the terms that name it as certain and as ``uncertain``."""
+
     code: str
     name: str
     terms: tuple[str, ...]

@@ -106,10 +106,12 @@ def label_of(record: Record, label: str) -> Label:
 
 
 def state_of(record: Record, label: str) -> str:
+    """The state of ``label`` (``covid`` or a lesion code) in ``record``."""
     return label_of(record, label)["state"]
 
 
 def empty_label() -> Label:
+    """A label entry that is absent, with no evidence."""
     return {"state": ABSENT, "evidence": []}
 
 

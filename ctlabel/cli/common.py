@@ -108,6 +108,7 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[[int]
 
 
 def print_json(data: Any) -> None:
+    """Write ``data`` to stdout as indented JSON (non-ASCII characters kept as they are)."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 

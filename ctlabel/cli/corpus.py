@@ -66,6 +66,8 @@ def corpus_run(
     strict: bool,
     json_out: bool,
 ) -> None:
+    """``mine pdf`` with ``--store``: mine the PDFs of ``paths`` into the folder ``output`` through the
+    extraction store (on Dask with ``cluster``/``scheduler``) and print the summary; errors are one line."""
     from ctlabel.pdf.batch import find_pdfs
     from ctlabel.pdf.cluster import mine_corpus
 

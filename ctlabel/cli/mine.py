@@ -22,6 +22,7 @@ TEXT_COL = typer.Option(..., "--text-col", help="Column with text to mine; repea
 
 
 def show_summary(summary: MineSummary) -> None:
+    """Print the mined records per label and state as a table, then the lexicon and the input's encoding."""
     table = RichTable(title=f"{summary.records} records → {summary.output}")
     table.add_column("label")
     for state in STATES:

@@ -24,6 +24,7 @@ LEDGER = typer.Option(None, "--ledger", help="Push ledger file (default: in ~/.c
 
 
 def connect(url: str | None, api_key: str | None) -> Server:
+    """The Label Studio server at ``url`` with ``api_key`` (defaults from the environment, see ``Server.from_env``)."""
     from ctlabel.review.server import Server
 
     return Server.from_env(url, api_key)

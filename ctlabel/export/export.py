@@ -22,6 +22,8 @@ POSITIVE_CLASSES = {"covid", "covid-19", "positive", "1"}
 
 @dataclass
 class ExportOptions:
+    """How to export: label format, uncertain and COVID policies, listed negatives/positives, split, kinds kept."""
+
     format: str = "ladnn"
     uncertain: str | None = None  # None: negative for ladnn/binary, keep (-1) for chexpert
     covid: str = "mined"  # or "positive": every input record is a COVID image
@@ -37,6 +39,8 @@ class ExportOptions:
 
 @dataclass
 class Row:
+    """One row of the label file: the image name, the group it is split by (``patient:…``/``doc:…``) and its states."""
+
     name: str
     group: str
     states: States
@@ -44,6 +48,8 @@ class Row:
 
 @dataclass
 class ExportSummary:
+    """What an export wrote: row counts, positives per code, rows per split, skipped inputs and warnings."""
+
     output: str
     rows: int = 0
     negatives: int = 0

@@ -14,6 +14,8 @@ from ctlabel.schema import LESIONS, POSITIVE
 
 @dataclass
 class Validation:
+    """The verdict on a label file: its path, format and row count, errors (``ok`` when none) and warnings."""
+
     path: str
     format: str
     rows: int

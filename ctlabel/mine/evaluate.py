@@ -58,6 +58,7 @@ def _keys(record: Record) -> list[str]:
 
 
 def predicted(record: Record, label: str, uncertain_as: int = 0) -> int:
+    """The record's 0/1 prediction for ``label``: 1 when positive, ``uncertain_as`` when uncertain, else 0."""
     state = state_of(record, label)
     return 1 if state == POSITIVE else (uncertain_as if state == UNCERTAIN else 0)
 

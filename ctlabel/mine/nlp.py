@@ -85,6 +85,7 @@ def mentions_of(doc: Doc) -> list[Span]:
 
 
 def doc_text(doc: Doc) -> str:
+    """The text ``doc`` was made from (kept by the tokenizer), else spaCy's rebuilt ``doc.text``."""
     return doc.user_data.get("text") or doc.text
 
 

@@ -23,6 +23,8 @@ from ctlabel.schema import ExtractedFigure, PdfRecord, Text, empty_record
 
 @dataclass
 class PdfSummary:
+    """Totals of a ``mine_pdfs`` run: PDFs, pages, captions, figures, images, resumed PDFs, seconds and skipped PDFs."""
+
     output: str
     pdfs: int = 0
     pages: int = 0
@@ -38,6 +40,7 @@ class PdfSummary:
 
 
 def find_pdfs(paths: list[Path]) -> list[Path]:
+    """The PDFs given and those found below the given folders, each once; CtlabelError for a missing path or no PDF."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():

@@ -46,6 +46,8 @@ SHARD_SECONDS = 60.0  # a shard at least this often, so a stopped run loses litt
 
 @dataclass
 class CorpusSummary:
+    """Totals of a corpus run: PDFs (done before, extracted now), pages, records, failures, seconds, skipped PDFs."""
+
     output: str
     pdfs: int = 0  # PDFs in the corpus
     done_before: int = 0  # found in the manifest of an earlier run with the same key
@@ -62,6 +64,7 @@ class CorpusSummary:
 
 
 def run_key(miner: Miner, dpi: int, version: str) -> str:
+    """The run key (16 hex digits): a hash of the miner's provenance, ``dpi`` and the extractor ``version``."""
     return hashlib.sha256(json.dumps([miner.provenance, dpi, version]).encode()).hexdigest()[:16]
 
 

@@ -57,6 +57,8 @@ class PdfSkip(Exception):
 
 @dataclass
 class PdfResult:
+    """What one PDF gave: its doc id, page and caption counts, and its extracted figure images."""
+
     doc_id: str
     pages: int = 0
     captions: int = 0
@@ -118,6 +120,9 @@ def _sideways(page) -> bool:
 
 
 def extract_pdf(path: Path, figures_dir: Path, dpi: int = 150, overlay_dir: Path | None = None) -> PdfResult:
+    """Extract the captioned figures of the PDF at ``path``: one PNG per panel (or whole figure) rendered at ``dpi``
+    in ``figures_dir`` (``{doc_id}-p{page}-{k}.png``), and each page with its figures drawn in ``overlay_dir`` if
+    given. Raises PdfSkip for a PDF that cannot be read (encrypted, broken, no pages)."""
     doc_id = path.stem
     pdf = _open(path)
     result = PdfResult(doc_id, len(pdf.pages))

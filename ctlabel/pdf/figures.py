@@ -24,6 +24,8 @@ THIN = 1.5  # points: a rule (table line) is thinner than this
 
 @dataclass
 class Figure:
+    """A captioned figure on a page: its caption, regions, box, the text lines that belong to it, a note on panels."""
+
     caption: Caption
     members: list[Region]
     bbox: BBox

@@ -25,6 +25,8 @@ MARGIN = 0.07  # share of the page height where running headers and footers live
 
 @dataclass
 class Line:
+    """A line of text on a page: its text, box and type size, column and band, and the box of each character."""
+
     text: str
     x0: float
     x1: float
@@ -43,6 +45,8 @@ class Line:
 
 @dataclass
 class Caption:
+    """A figure caption: its label (as ``caption_label`` writes it), page number and lines."""
+
     label: str
     page: int
     lines: list[Line] = field(default_factory=list)
@@ -175,6 +179,7 @@ def running_lines(pages: list[list[Line]], heights: list[float]) -> set[str]:
 
 
 def is_running(line: Line, height: float, running: set[str]) -> bool:
+    """Whether ``line`` is a running header or footer (a ``running`` signature in the margin) or a preprint stamp."""
     in_margin = line.top < height * MARGIN or line.bottom > height * (1 - MARGIN)
     stamp = re.search(
         r"(medrxiv|biorxiv) preprint|the copyright holder for this preprint|all rights reserved", line.text, re.I

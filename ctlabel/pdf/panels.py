@@ -26,6 +26,8 @@ CORNER = 18.0  # points: a printed letter sits within this of an image's corner
 
 @dataclass
 class Crop:
+    """One cut of a figure: its page box, panel letter (None for the whole figure) and source (image or drawing)."""
+
     bbox: BBox
     panel: str | None
     source: str  # "image" or "drawing"

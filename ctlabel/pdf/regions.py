@@ -13,6 +13,8 @@ MIN_SIDE = 24.0  # points: smaller images are logos and bullets
 
 @dataclass
 class Region:
+    """An embedded image or vector drawing on a page, with the caption and panel letter it gets."""
+
     bbox: BBox
     kind: str  # "image" or "drawing"
     caption: Caption | None = None

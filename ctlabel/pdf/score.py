@@ -40,6 +40,7 @@ def norm_label(label: str) -> str:
 
 
 def load_gold(path: Path) -> list[dict[str, Any]]:
+    """The figures of an answer key (a JSON list); CtlabelError for a missing or bad file, key or bbox."""
     try:
         gold = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -67,6 +68,7 @@ def _intersection(a, b) -> float:
 
 
 def iou(a, b) -> float:
+    """Intersection over union of two ``[x0, top, x1, bottom]`` boxes (0.0 when the union is empty)."""
     inter = _intersection(a, b)
     union = _area(a) + _area(b) - inter
     return inter / union if union > 0 else 0.0

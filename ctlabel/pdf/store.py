@@ -25,6 +25,7 @@ EXTRACTOR_VERSION = "1"  # bump when extraction (figures, panels, captions, kind
 
 
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file's bytes, as hex (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(1 << 20):

@@ -17,6 +17,8 @@ from ctlabel.pipeline.stages import StagePlan, plan_export, plan_mine, plan_revi
 
 @dataclass
 class StageResult:
+    """How one stage went: its status (ran, skipped, not selected), seconds, one-line summary and outputs."""
+
     stage: str
     status: str  # ran, skipped (current), not selected
     seconds: float
@@ -52,6 +54,7 @@ def _input(pipeline: Pipeline, stage: str, key: str, previous: Path | None) -> P
 
 
 def plan(pipeline: Pipeline) -> list[StagePlan]:
+    """The pipeline's stages in order, each reading the previous stage's output unless its table names an input."""
     plans: list[StagePlan] = []
     s = pipeline.stages
     current: Path | None = None
@@ -80,6 +83,8 @@ def run_pipeline(
     force: bool = False,
     log: Callable[[str], None] = print,
 ) -> list[StageResult]:
+    """Run the stages in order (only ``only``, or from ``start`` on), skipping a stage whose outputs are current for its
+    inputs and settings unless ``force``; a failing stage raises CtlabelError and the outputs before it are kept."""
     for name in (only, start):
         if name and name not in STAGES:
             raise CtlabelError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}")

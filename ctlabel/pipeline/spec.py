@@ -17,6 +17,9 @@ _VAR = re.compile(r"\$\{(\w+)\}")
 
 @dataclass
 class Pipeline:
+    """A pipeline file as read: name, work folder, stage tables; ``input`` resolves against the file's folder,
+    ``output`` against the work folder."""
+
     path: Path
     name: str
     workdir: Path
@@ -49,6 +52,8 @@ def _substitute(value: Any, variables: dict[str, str], where: str) -> Any:
 
 
 def load_pipeline(path: str | Path, overrides: dict[str, str] | None = None, workdir: Path | None = None) -> Pipeline:
+    """Read a pipeline file with its ``${name}`` variables filled in (``overrides`` win) and its tables checked;
+    CtlabelError for an unknown section or variable or no stage. ``workdir`` replaces the file's."""
     path = Path(path)
     data = read_toml(path, "pipeline file")
     head = data.get("pipeline", {})

@@ -13,6 +13,8 @@ from ctlabel.pipeline.spec import Pipeline
 
 @dataclass
 class StagePlan:
+    """A stage ready to run: its name, input and output paths, and ``run`` (returns a one-line summary)."""
+
     name: str
     inputs: list[Path]
     outputs: list[Path]
@@ -30,6 +32,7 @@ def _as_list(value: Any) -> list:
 
 
 def plan_mine(pipeline: Pipeline, table: dict[str, Any]) -> StagePlan:
+    """The mine stage: the ``captions`` table and/or the ``pdfs`` mined into ``output`` (default ``mined.jsonl``)."""
     from ctlabel.io import atomic_write
     from ctlabel.lexicon import DEFAULT_LEXICON
     from ctlabel.mine.captions import mine_table
@@ -78,6 +81,8 @@ def plan_mine(pipeline: Pipeline, table: dict[str, Any]) -> StagePlan:
 
 
 def plan_review(pipeline: Pipeline, table: dict[str, Any], mined: Path) -> StagePlan:
+    """The review stage: ``mined`` under the decisions of a Label Studio export (``from_export``), or pushed to
+    and pulled from ``project`` on the server, into ``output`` (default ``reviewed.jsonl``)."""
     from ctlabel.review.pull import pull, tasks_from_export, tasks_from_server, with_records
 
     output = pipeline.output(table.get("output", "reviewed.jsonl"))
@@ -102,6 +107,7 @@ def plan_review(pipeline: Pipeline, table: dict[str, Any], mined: Path) -> Stage
 
 
 def plan_export(pipeline: Pipeline, table: dict[str, Any], records: Path) -> StagePlan:
+    """The export stage: ``records`` into a label file (default ``labels.csv``), and split files if asked."""
     from ctlabel.export.export import ExportOptions, export_labels
 
     output = pipeline.output(table.get("output", "labels.csv"))
@@ -132,6 +138,7 @@ def plan_export(pipeline: Pipeline, table: dict[str, Any], records: Path) -> Sta
 
 
 def plan_train(pipeline: Pipeline, table: dict[str, Any], labels: Path, split: Path | None) -> StagePlan:
+    """The train stage: a model trained on ``labels`` into ``out``, split by ``split_file`` if given, else ``split``."""
     from ctlabel.train.config import make_config
     from ctlabel.train.trainer import train
 

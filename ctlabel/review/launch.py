@@ -32,6 +32,8 @@ ADMIN = "admin@ctlabel.local"
 
 @dataclass
 class LocalServer:
+    """A started local Label Studio: URL, admin token and login, data dir, files root, database (no password), log."""
+
     url: str
     token: str
     username: str
@@ -216,6 +218,7 @@ def _write_state(state: dict[str, dict[str, str]]) -> None:
 
 
 def remember(server: LocalServer) -> None:
+    """Record the server's files root and data dir (and this process's id) in the cache's ``servers.json``."""
     state = _read_state()
     state[_key(server.url)] = {
         "files_root": str(server.files_root),
@@ -226,6 +229,7 @@ def remember(server: LocalServer) -> None:
 
 
 def forget(server: LocalServer) -> None:
+    """Drop the server from ``servers.json`` (rewritten only when it was there)."""
     state = _read_state()
     if state.pop(_key(server.url), None) is not None:
         _write_state(state)

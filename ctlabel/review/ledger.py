@@ -20,6 +20,7 @@ def _host(url: str) -> str:
 
 
 def ledger_path(url: str, project_id: int) -> Path:
+    """The default ledger file of project ``project_id`` on the server at ``url`` (in the review cache)."""
     return cache_dir("review") / f"{_host(url)}-project{project_id}.jsonl"
 
 

@@ -13,6 +13,7 @@ from ctlabel.review.tasks import record_hash
 
 
 def open_project(server: Server, title: str) -> Any:
+    """The project titled ``title``, its labeling config checked; CtlabelError when there is none."""
     project = server.find_project(title)
     if project is None:
         raise CtlabelError(f"no Label Studio project titled {title!r} at {server.url} (push to it first)")

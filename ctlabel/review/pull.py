@@ -17,6 +17,8 @@ from ctlabel.review.tasks import resolve, valid_annotations
 
 @dataclass
 class PullSummary:
+    """Counts of a pull: records, reviewed by people or by the machine, skipped-only tasks, ties per record, notes."""
+
     records: int = 0
     human: int = 0
     machine: int = 0
@@ -79,6 +81,8 @@ def tasks_from_server(
 def pull(
     tasks: list[dict[str, Any]] | Iterator[dict[str, Any]], output: str | Path, notes: list[str] | None = None
 ) -> PullSummary:
+    """Write the resolved record of each task (the annotators' majority over the machine's labels) to ``output``,
+    atomically; the summary counts records by source and lists the tied labels of each record."""
     summary = PullSummary(notes=list(notes or []))
     with atomic_write(output) as out:
         for task in tasks:

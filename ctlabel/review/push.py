@@ -106,6 +106,8 @@ class ImageLinks:
 
 @dataclass
 class PushSummary:
+    """Counts of a push: the project's title and id, tasks created, updated and unchanged, and notes."""
+
     project: str
     project_id: int = 0
     created: int = 0

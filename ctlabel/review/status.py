@@ -12,6 +12,8 @@ from ctlabel.schema import LABELS, POSITIVE, Record, label_of
 
 
 def review_status(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Progress (tasks annotated, skipped only, remaining), annotators, Cohen's kappa per label machine vs people
+    and people vs people (positive or not), and the ten machine rules people overruled most."""
     total = annotated = skipped = 0
     machine_human: dict[str, list[tuple[int, int]]] = {label: [] for label in LABELS}
     human_human: dict[str, list[tuple[int, int]]] = {label: [] for label in LABELS}

@@ -21,10 +21,12 @@ SPAN_LABEL = {COVID: "COVID", "other": "Other", **{c: c for c in LESIONS}}
 
 
 def record_hash(record: Mapping[str, Any]) -> str:
+    """A 16-hex-digit SHA-256 of the record as written to JSONL (push compares it to find changed records)."""
     return hashlib.sha256(dump_record(record).encode("utf-8")).hexdigest()[:16]
 
 
 def model_version(record: Record) -> str:
+    """The prediction's model version: the miner and lexicon hash of the record's provenance."""
     prov = record.get("provenance") or {}
     return f"{prov.get('miner', 'ctlabel-miner')} lexicon {prov.get('lexicon', '?')}"
 
@@ -63,6 +65,8 @@ def to_task(record: Record, image_url: str | None, image_note: str | None = None
 
 
 def prediction(record: Record, where: dict[str, tuple[str, int]] | None = None) -> dict[str, Any]:
+    """The machine's COVID choice, positive lesions and evidence spans as a Label Studio prediction; ``where``
+    places each text source in a task field (from the record when None)."""
     if where is None:
         where = _text_fields(record)[2]
     result: list[dict[str, Any]] = []
@@ -119,6 +123,7 @@ def annotation_votes(annotation: dict[str, Any]) -> tuple[dict[str, str], str | 
 
 
 def annotator_of(annotation: dict[str, Any]) -> str:
+    """Who completed an annotation: the email, else the id, of ``completed_by``."""
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         return str(who.get("email") or who.get("id"))

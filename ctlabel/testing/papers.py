@@ -26,12 +26,16 @@ FILLER = (
 
 @dataclass
 class Panel:
+    """One panel of a generated figure: its printed letter (or None) and its source image."""
+
     letter: str | None
     pixels: np.ndarray  # the source image (H, W, 3)
 
 
 @dataclass
 class FigureTruth:
+    """The truth of a generated figure: label, page, caption, panels, kind, box (points) and its ``covid`` answer."""
+
     label: str
     page: int
     caption: str

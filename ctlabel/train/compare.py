@@ -20,6 +20,8 @@ T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
 
 @dataclass
 class Run:
+    """One finished training run: its folder, group key (backbone, model, init, dtype), seed and COVID metrics."""
+
     path: Path
     key: dict[str, str]  # backbone, model, init, dtype
     seed: int
@@ -41,6 +43,7 @@ def _dtype(config: dict[str, Any]) -> str:
 
 
 def read_run(run: Path, split: str) -> Run:
+    """The run in ``run`` with its COVID metrics on ``split``; CtlabelError when unfinished or without that split."""
     metrics_file, config_file = run / "metrics.json", run / "config.json"
     if not metrics_file.exists() or not config_file.exists():
         raise CtlabelError(f"{run}: not a finished training run (no metrics.json/config.json)")

@@ -64,6 +64,7 @@ class TrainConfig:
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
+    """The settings of a recipe TOML file (``description`` and ``paper`` left out); CtlabelError for an unknown one."""
     path = Path(path)
     data = read_toml(path, "recipe")
     known = {f.name for f in fields(TrainConfig)}

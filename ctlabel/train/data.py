@@ -17,6 +17,8 @@ from ctlabel.train.labels import LabelSet, read_labels
 
 @dataclass
 class Split:
+    """One split's image names, (N, 6) targets and decoded (N, 3, S, S) uint8 images."""
+
     names: list[str]
     targets: torch.Tensor  # (N, 6): 1 positive, 0 not, -1 uncertain
     pixels: torch.Tensor  # (N, 3, S, S) uint8

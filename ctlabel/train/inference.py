@@ -20,6 +20,8 @@ EXPLAIN_MIN_SIZE = 224
 
 
 def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[LADNN, dict[str, Any]]:
+    """The model of a checkpoint (``best.pt`` of a run folder) in eval mode on ``device``, and the checkpoint;
+    CtlabelError when it is missing or not a ctlabel checkpoint."""
     path = Path(path)
     if path.is_dir():
         path = path / "best.pt"

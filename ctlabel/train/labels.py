@@ -31,6 +31,8 @@ class LabelSet:
 
 
 def read_labels(path: str | Path) -> LabelSet:
+    """A label file's names and (N, 6) targets (1 positive, -1 uncertain, 0 not); CtlabelError for a file with
+    errors, duplicate names or no rows."""
     labels = read_label_file(path)
     problems = labels.errors + [f"duplicate image name {n!r}" for n in labels.duplicates]
     if problems:

@@ -32,6 +32,7 @@ def auc(y: np.ndarray, p: np.ndarray) -> float | None:
 
 
 def pr_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Recall and precision at every cut of the scores sorted high to low (ties not merged), from (0, 1)."""
     order = np.argsort(-p, kind="mergesort")
     y = y[order]
     tps = np.cumsum(y)
@@ -41,6 +42,7 @@ def pr_curve(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float | None]:
+    """Accuracy, precision, recall and F1 at ``threshold``, AUC (None with one class), n and positives."""
     y = np.asarray(y).astype(int)
     pred = (np.asarray(p) >= threshold).astype(int)
     tp = int(((pred == 1) & (y == 1)).sum())

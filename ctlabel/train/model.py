@@ -16,6 +16,8 @@ PAPER_BACKBONES = ("vgg16", "resnet18", "resnet50", "densenet121", "densenet169"
 
 
 class LADNN(nn.Module):
+    """A timm backbone's pooled features through one linear layer of ``outputs`` logits."""
+
     def __init__(self, backbone: nn.Module, outputs: int):
         super().__init__()
         self.backbone = backbone

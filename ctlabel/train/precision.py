@@ -36,10 +36,12 @@ def resolve_amp(amp: bool | None, device: torch.device) -> bool:
 
 
 def autocast(device: torch.device, amp: bool) -> contextlib.AbstractContextManager[Any]:
+    """A bfloat16 autocast context for ``device``'s type, enabled only when ``amp``."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
 
 def memory_format(channels_last: bool) -> torch.memory_format:
+    """``torch.channels_last`` when ``channels_last``, else ``torch.contiguous_format``."""
     return torch.channels_last if channels_last else torch.contiguous_format
 
 

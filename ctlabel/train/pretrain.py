@@ -25,6 +25,8 @@ from ctlabel.train.precision import autocast, memory_format, resolve_amp
 
 @dataclass
 class PretrainConfig:
+    """Every setting of a pretraining run (saved in the weights file); ``check`` refuses bad values."""
+
     images: list[str]
     out: str
     backbone: str = "resnet18"
@@ -117,10 +119,14 @@ def random_views(pixels: torch.Tensor, generator: torch.Generator) -> torch.Tens
 
 
 def state_path(out: Path) -> Path:
+    """Where the resumable state of the pretraining output ``out`` is kept: ``{stem}.state.pt`` beside it."""
     return out.with_name(out.stem + ".state.pt")
 
 
 class Pretrainer:
+    """SimCLR pretraining on decoded images; after every epoch ``fit`` saves the backbone weights to ``out`` and the
+    resumable state beside them."""
+
     def __init__(self, config: PretrainConfig, pixels: torch.Tensor, log: Callable[[str], None], progress=None):
         self.config, self.pixels, self.log, self.progress = config, pixels, log, progress
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

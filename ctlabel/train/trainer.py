@@ -60,6 +60,8 @@ def compute_loss(logits: torch.Tensor, targets: torch.Tensor, config: TrainConfi
 
 @dataclass
 class RunResult:
+    """A finished run: its folder, best epoch (0-based), metrics, epoch history, label counts and dropped images."""
+
     out: Path
     best_epoch: int
     metrics: dict[str, Any]
@@ -85,6 +87,9 @@ def _device(config: TrainConfig) -> torch.device:
 
 
 class Trainer:
+    """Trains the model of ``config`` on ``data`` (DDP under torchrun); ``fit`` keeps ``best.pt``/``last.pt`` and
+    writes metrics, config, predictions, history and curves to ``config.out`` (rank 0)."""
+
     def __init__(self, config: TrainConfig, data: SplitData, log: Callable[[str], None] = print, progress=None):
         self.config, self.data, self.log, self.progress = config, data, log, progress
         self.out = Path(config.out)
