@@ -185,12 +185,19 @@ class Trainer:
     def train_epoch(self) -> dict[str, float]:
         split = self.data.splits["train"]
         self.net.train()
-        order = torch.randperm(len(split.names), generator=self.generator)[self.rank :: self.world]
+        n = len(split.names)
+        # Every rank gets the same number of images (the order wrapped around, as DistributedSampler):
+        # a rank with one batch more would wait forever for the others' gradients.
+        total = -(-n // self.world) * self.world
+        order = torch.randperm(n, generator=self.generator).repeat(-(-total // n))[:total][self.rank :: self.world]
         data_time = compute_time = 0.0
         total, seen = 0.0, 0
-        for start in range(0, len(order), self.config.batch_size):
+        bounds = [*range(0, len(order), self.config.batch_size), len(order)]
+        if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+            del bounds[-2]  # a last batch of one image joins the one before: BatchNorm needs two
+        for lo, hi in zip(bounds, bounds[1:]):
             t0 = time.perf_counter()
-            x, y = self._batch(split, order[start : start + self.config.batch_size], train=True)
+            x, y = self._batch(split, order[lo:hi], train=True)
             if self.device.type == "cuda":
                 torch.cuda.synchronize()
             t1 = time.perf_counter()
