@@ -83,3 +83,10 @@ def test_two_runs_with_the_same_settings_and_seed_are_refused(tmp_path):
     runs = [_run(tmp_path, "a", 0, 0.7), _run(tmp_path, "b", 0, 0.8)]
     with pytest.raises(CtlabelError, match="the same settings and seed 0"):
         paired(runs)
+
+
+def test_a_config_not_written_by_the_trainer_is_one_clear_error(tmp_path):
+    run = _run(tmp_path, "a", 0, 0.7)
+    (run / "config.json").write_text(json.dumps({"epochs": 3}))  # someone else's config.json
+    result = runner.invoke(app, ["compare", str(run), str(_run(tmp_path, "b", 1, 0.8))])
+    assert result.exit_code == 2 and "config.json: no 'backbone' setting" in result.output

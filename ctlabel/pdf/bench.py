@@ -43,8 +43,8 @@ def bench_pdf(paths: list[Path], processes: int, copies: int) -> dict[str, Any]:
                 ) from None
             make_long_paper(sources[0], parts=3)
         for k in range(copies):
-            for source in sources:
-                shutil.copy(source, inputs / f"{source.stem}-{k}.pdf")
+            for i, source in enumerate(sources):  # numbered: two inputs may share a name
+                shutil.copy(source, inputs / f"{i:04d}-{source.stem}-{k}.pdf")
         runs = []
         for n in sorted({1, processes}):
             summary = mine_pdfs([inputs], root / f"out{n}.jsonl", root / f"figures{n}", processes=n)

@@ -43,32 +43,36 @@ def bench_review(server: Server, push_n: int = 10_000, pull_n: int = 50_000, ann
     title = f"ctlabel-bench-{int(time.time())}"
     result: dict[str, Any] = {"project": title}
     with tempfile.TemporaryDirectory() as tmp:
-        mined = Path(tmp) / "mined.jsonl"
-        ledger = Path(tmp) / "ledger.jsonl"
-        _records(mined, push_n)
-        start = time.perf_counter()
-        summary = push(mined, title, server, ledger_file=ledger)
-        result["push"] = {"tasks": summary.created, "seconds": time.perf_counter() - start}
-        if pull_n > push_n:
-            _records(mined, pull_n)
+        try:
+            mined = Path(tmp) / "mined.jsonl"
+            ledger = Path(tmp) / "ledger.jsonl"
+            _records(mined, push_n)
             start = time.perf_counter()
-            more = push(mined, title, server, ledger_file=ledger)
-            result["push_more"] = {"tasks": more.created, "seconds": time.perf_counter() - start}
-        tasks: list[Any] = list(
-            islice(server.sdk.tasks.list(project=summary.project_id, page_size=annotate_n), annotate_n)
-        )
-        for task in tasks:
-            server.sdk.annotations.create(
-                id=task.id,
-                result=[
-                    {"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": ["GGO"]}}
-                ],
+            summary = push(mined, title, server, ledger_file=ledger)
+            result["push"] = {"tasks": summary.created, "seconds": time.perf_counter() - start}
+            if pull_n > push_n:
+                _records(mined, pull_n)
+                start = time.perf_counter()
+                more = push(mined, title, server, ledger_file=ledger)
+                result["push_more"] = {"tasks": more.created, "seconds": time.perf_counter() - start}
+            tasks: list[Any] = list(
+                islice(server.sdk.tasks.list(project=summary.project_id, page_size=annotate_n), annotate_n)
             )
-        start = time.perf_counter()
-        fetched, _ = tasks_from_server(server, title, ledger)
-        pulled = pull(fetched, Path(tmp) / "reviewed.jsonl")
-        result["pull"] = {"records": pulled.records, "human": pulled.human, "seconds": time.perf_counter() - start}
-        server.call(server.sdk.projects.delete, id=summary.project_id)
+            for task in tasks:
+                server.sdk.annotations.create(
+                    id=task.id,
+                    result=[
+                        {"from_name": "lesions", "to_name": "caption", "type": "choices", "value": {"choices": ["GGO"]}}
+                    ],
+                )
+            start = time.perf_counter()
+            fetched, _ = tasks_from_server(server, title, ledger)
+            pulled = pull(fetched, Path(tmp) / "reviewed.jsonl")
+            result["pull"] = {"records": pulled.records, "human": pulled.human, "seconds": time.perf_counter() - start}
+        finally:  # a failed bench leaves no project behind either
+            project = server.find_project(title)
+            if project is not None:
+                server.call(server.sdk.projects.delete, id=project.id)
     for key in ("push", "push_more"):
         if key in result:
             result[key]["per_s"] = result[key]["tasks"] / result[key]["seconds"]

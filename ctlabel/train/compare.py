@@ -50,12 +50,15 @@ def read_run(run: Path, split: str) -> Run:
     metrics, config = json.loads(metrics_file.read_text()), json.loads(config_file.read_text())
     if split not in metrics:
         raise CtlabelError(f"{run}: has no {split} metrics")
-    key = {
-        "backbone": config["backbone"],
-        "model": "baseline" if config["config"]["baseline"] else "LA-DNN",
-        "init": _init(config),
-        "dtype": _dtype(config),
-    }
+    try:
+        key = {
+            "backbone": config["backbone"],
+            "model": "baseline" if config["config"]["baseline"] else "LA-DNN",
+            "init": _init(config),
+            "dtype": _dtype(config),
+        }
+    except (KeyError, TypeError) as exc:
+        raise CtlabelError(f"{config_file}: no {exc} setting; not written by ctlabel train") from None
     return Run(run, key, int(config["config"].get("seed", 0)), metrics[split]["covid"])
 
 

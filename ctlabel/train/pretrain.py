@@ -240,7 +240,8 @@ def load_images(
     pixels, bad = decode_all(
         paths, config.image_size, Path(config.cache_dir) if config.cache_dir else cache_dir("images"), progress
     )
-    keep = [i for i in range(len(paths)) if i not in set(bad)]
+    unreadable = set(bad)
+    keep = [i for i in range(len(paths)) if i not in unreadable]
     if len(keep) < 2:
         raise CtlabelError(f"{len(keep)} readable image(s): pretraining needs at least 2")
     return pixels[keep], [f"{paths[i]}: not a readable image" for i in bad]

@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -188,14 +189,14 @@ class Trainer:
         n = len(split.names)
         # Every rank gets the same number of images (the order wrapped around, as DistributedSampler):
         # a rank with one batch more would wait forever for the others' gradients.
-        total = -(-n // self.world) * self.world
-        order = torch.randperm(n, generator=self.generator).repeat(-(-total // n))[:total][self.rank :: self.world]
+        padded = -(-n // self.world) * self.world
+        order = torch.randperm(n, generator=self.generator).repeat(-(-padded // n))[:padded][self.rank :: self.world]
         data_time = compute_time = 0.0
         total, seen = 0.0, 0
         bounds = [*range(0, len(order), self.config.batch_size), len(order)]
         if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
             del bounds[-2]  # a last batch of one image joins the one before: BatchNorm needs two
-        for lo, hi in zip(bounds, bounds[1:]):
+        for lo, hi in pairwise(bounds):
             t0 = time.perf_counter()
             x, y = self._batch(split, order[lo:hi], train=True)
             if self.device.type == "cuda":
