@@ -184,10 +184,11 @@ def bench_train_command(
     if json_out:
         print_json(result)
         return
-    p = result["precision"]
+    ran = result["precision"]
+    layout = "channels_last" if ran["channels_last"] else "contiguous"
     console.print(
         f"{result['backbone']} at {result['image_size']} px, batch {result['batch_size']}, {result['train_images']} "
-        f"training images on {p['device']}: {p['dtype']}, {'channels_last' if p['channels_last'] else 'contiguous'}; "
+        f"training images on {ran['device']}: {ran['dtype']}, {layout}; "
         f"decoded once in {result['decode_once_s']:.1f} s",
         highlight=False,
     )
