@@ -114,10 +114,14 @@ class _Output:
             self.next_shard += 1
             with atomic_write(self.folder / name) as fh:
                 fh.writelines(lines)
-        for row in rows:
-            self.manifest.write(
+        # the shard's rows in one write, not one by one: a crash between rows would keep the shard with
+        # only some of its PDFs noted, redo the others and write their records twice
+        self.manifest.write(
+            "".join(
                 json.dumps({**row, "shard": name if row["records"] else None}, ensure_ascii=False) + "\n"
+                for row in rows
             )
+        )
         self.manifest.flush()
         os.fsync(self.manifest.fileno())
         self.rows += rows
