@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -59,6 +60,16 @@ def test_demo_end_to_end_then_skip_then_lexicon_change(tmp_path, monkeypatch):
 
     second = run(str(pipeline), "--workdir", str(work))
     assert set(statuses(second).values()) == {"skipped"}
+
+    figure = next((work / "figures").glob("*.png"))  # an image the model trains on changes: train again
+    figure.write_bytes(figure.read_bytes())
+    os.utime(figure, ns=(figure.stat().st_atime_ns, figure.stat().st_mtime_ns + 10**9))
+    assert statuses(run(str(pipeline), "--workdir", str(work))) == {
+        "mine": "skipped",
+        "review": "skipped",
+        "export": "skipped",
+        "train": "ran",
+    }
 
     lexicon.write_text(lexicon.read_text().replace('"ground glass",', '"ground glass", "milky glass",', 1))
     third = run(str(pipeline), "--workdir", str(work))

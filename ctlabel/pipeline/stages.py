@@ -167,5 +167,7 @@ def plan_train(pipeline: Pipeline, table: dict[str, Any], labels: Path, split: P
         auc = test.get("auc")
         return f"best epoch {result.best_epoch + 1}, COVID AUC {'-' if auc is None else f'{auc:.3f}'} → {out}"
 
-    inputs = [labels] + ([split_file] if split_file else []) + ([recipe] if recipe else [])
+    inputs = (
+        [labels, *images] + ([split_file] if split_file else []) + ([recipe] if recipe else [])
+    )  # images: every file
     return StagePlan("train", inputs, [out / "best.pt", out / "metrics.json"], run)
