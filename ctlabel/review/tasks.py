@@ -104,10 +104,12 @@ def _choices(name: str, values: list[str]) -> dict[str, Any]:
 
 
 def annotation_votes(annotation: dict[str, Any]) -> tuple[dict[str, str], str | None]:
-    """One annotation's vote per label (positive/negative/uncertain; unvoted labels omitted) and its note."""
+    """One annotation's vote per label and its note. COVID: the choice, or no vote when none was made.
+    Lesions: every lesion votes, positive when ticked, else negative — Label Studio sends no ``lesions``
+    result when the annotator unticks them all, so a missing result means "none of them"."""
     votes: dict[str, str] = {}
     note = None
-    chosen_lesions: list[str] | None = None
+    chosen_lesions: list[str] = []
     for item in annotation.get("result") or []:
         name, value = item.get("from_name"), item.get("value") or {}
         if name == "covid" and value.get("choices"):
@@ -116,7 +118,7 @@ def annotation_votes(annotation: dict[str, Any]) -> tuple[dict[str, str], str | 
             chosen_lesions = list(value.get("choices") or [])
         elif name == "note" and value.get("text"):
             note = " ".join(value["text"])
-    chosen = set(chosen_lesions or [])
+    chosen = set(chosen_lesions)
     for code in LESIONS:
         votes[code] = POSITIVE if code in chosen else NEGATIVE
     return votes, note
