@@ -167,8 +167,8 @@ def _signature(text: str) -> str:
 
 
 def running_lines(pages: list[list[Line]], heights: list[float]) -> set[str]:
-    """Signatures of header/footer lines: in the page margins on at least half of the pages
-    (two pages at least), or medRxiv/bioRxiv's stamp."""
+    """Signatures of header/footer lines: in the page margins on at least half of the pages (two
+    pages at least); :func:`is_running` also catches the preprint servers' stamp."""
     counts: Counter = Counter()
     for lines, height in zip(pages, heights):
         counts.update(
