@@ -136,21 +136,29 @@ def _glue_signs(text: str) -> bool:
     return "(" in text and _PANEL_PAIR.search(text) is not None
 
 
-# Where a space is missing: each pattern ends at the gap (a leading class keeps the scan fast).
+# Where a space is missing: each pattern ends at the gap; it starts with a rare character, or runs
+# only when the text's character classes hold its sign (a pattern that starts with any letter would
+# try every letter of a long note).
 _GLUE_POINTS = tuple(
-    re.compile(p)
-    for p in (
-        r"[A-Za-z0-9)][.;:](?=[A-Za-z(][A-Za-z])",  # "Figure1.Chest", "day 5;CT"
-        r"[,)](?=[A-Za-z])",  # "onset,and", "(A)Case"
-        r"[A-Za-z](?=\()",  # "lung(A)"
-        r"\d(?=[A-Za-z]{3}|[A-Z]{2})",  # "19pneumonia", "19RT-PCR"
-        r"[a-z][a-z](?=\d)",  # "with2019"
-        r"[a-z][a-z](?=[A-Z]{2})",  # "noGGO"
-        r"[a-z]{3}(?=[A-Z][a-z]{2})",  # "lungsChest"
-        r"[A-Z][A-Z](?=[a-z]{3})",  # "CTimages"
-        r"[A-Z]{3}(?=[a-z]{2})",  # "GGOin"
+    (sign, re.compile(p))
+    for sign, p in (
+        ("", r"(?<=[A-Za-z0-9)])[.;:](?=[A-Za-z(][A-Za-z])"),  # "Figure1.Chest", "day 5;CT"
+        ("", r"[,)](?=[A-Za-z])"),  # "onset,and", "(A)Case"
+        ("", r"(?<=[A-Za-z])(?=\()"),  # "lung(A)"
+        ("", r"\d(?=[A-Za-z]{3}|[A-Z]{2})"),  # "19pneumonia", "19RT-PCR"
+        ("aa0", r"[a-z][a-z](?=\d)"),  # "with2019"
+        ("aaAA", r"[a-z][a-z](?=[A-Z]{2})"),  # "noGGO"
+        ("aaaAaa", r"[a-z]{3}(?=[A-Z][a-z]{2})"),  # "lungsChest"
+        ("AAaaa", r"[A-Z][A-Z](?=[a-z]{3})"),  # "CTimages"
+        ("AAAaa", r"[A-Z]{3}(?=[a-z]{2})"),  # "GGOin"
     )
 )
+
+
+def _glue_points(text: str) -> set[int]:
+    """Offsets in ``text`` where a space is missing."""
+    classes = text.translate(_CLASSES)
+    return {m.end() for sign, pattern in _GLUE_POINTS if sign in classes for m in pattern.finditer(text)}
 _LETTER_RUN = re.compile(r"[A-Za-z]{4,}")
 _PANEL_PAIR = re.compile(r"\([A-La-l](and|or|to)[A-La-l]\)")  # "(candd)" → "(c and d)"
 _MAX_WORD = 24
@@ -204,6 +212,9 @@ class Repaired:
         return Repaired("".join(parts), lo, hi)
 
 
+_CUTS_KEPT = 1 << 16  # runs whose cuts are remembered
+
+
 @cache
 def _dictionary_counts() -> dict[str, float]:
     """Word counts of the English frequency dictionary shipped with symspellpy (83k words)."""
@@ -222,6 +233,7 @@ class WordModel:
         total = sum(counts.values())
         self.cost = {w: math.log(total / c) for w, c in counts.items() if (len(w) > 1 or w in _SINGLE_LETTERS)}
         self.unknown = math.log(total)  # per character of a piece that is no word
+        self._cuts: dict[str, list[int]] = {}  # split's answers: a corpus repeats its rare words
 
     def word_cost(self, word: str) -> float | None:
         """-log p of a lower-case word; a plural the dictionary lacks ("opacities") costs its
@@ -235,7 +247,8 @@ class WordModel:
         return cost
 
     def __contains__(self, word: str) -> bool:
-        return self.word_cost(word.lower()) is not None
+        lower = word.lower()
+        return lower in self.cost or self.word_cost(lower) is not None
 
     def split(self, run: str) -> list[int]:
         """Cut points inside ``run`` for its most probable words; [] when the run is best whole.
@@ -245,6 +258,14 @@ class WordModel:
         Norvig's segmenter) and is 3 to ``_MAX_UNKNOWN`` letters long; a capital letter opening the
         run may stand alone as a panel letter ("Bshowed" → "B showed").
         """
+        cuts = self._cuts.get(run)
+        if cuts is None:
+            if len(self._cuts) >= _CUTS_KEPT:
+                self._cuts.clear()
+            cuts = self._cuts[run] = self._split(run)
+        return cuts
+
+    def _split(self, run: str) -> list[int]:
         s = run.lower()
         n = len(s)
         best = [0.0] + [math.inf] * n
@@ -314,7 +335,7 @@ class TextRepairer:
         if "- " in now or " -" in now:
             apply([(m.start(), m.end(), "") for m in _HYPHEN_GAP.finditer(now)])
         if _glue_signs(now) or any(run.group() not in self.words for run in _LONG_RUN.finditer(now)):
-            points = {m.end() for pattern in _GLUE_POINTS for m in pattern.finditer(now)}
+            points = _glue_points(now)
             points |= {p for m in _PANEL_PAIR.finditer(now) for p in m.span(1)}
             apply([(p, p, " ") for p in sorted(points)])
             apply(self._word_cuts(now))
