@@ -18,7 +18,7 @@ def plot_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> 
     for kind in ("roc", "pr"):
         fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
         for name, (y, p) in curves.items():
-            if y.min(initial=1) == y.max(initial=0):
+            if len(y) == 0 or y.min() == y.max():  # no curve without both classes
                 continue
             if kind == "roc":
                 fpr, tpr = roc_curve(y, p)
