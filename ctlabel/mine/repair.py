@@ -159,6 +159,8 @@ def _glue_points(text: str) -> set[int]:
     """Offsets in ``text`` where a space is missing."""
     classes = text.translate(_CLASSES)
     return {m.end() for sign, pattern in _GLUE_POINTS if sign in classes for m in pattern.finditer(text)}
+
+
 _LETTER_RUN = re.compile(r"[A-Za-z]{4,}")
 _PANEL_PAIR = re.compile(r"\([A-La-l](and|or|to)[A-La-l]\)")  # "(candd)" → "(c and d)"
 _MAX_WORD = 24
