@@ -121,7 +121,14 @@ def test_annotator_sees_image_evidence_and_choices_and_submits(label_studio, bro
     )
     assert width > 0
     # every evidence span is highlighted with its label(s)
-    wait_for(browser, f"return document.querySelectorAll('.htx-highlight').length >= {len(spans)}")
+    # (the editor renders predictions after the text: slow on a loaded machine, so a longer wait)
+    highlights = "document.querySelectorAll('.htx-highlight').length"
+    try:
+        wait_for(browser, f"return {highlights} >= {len(spans)}", timeout=300)
+    except AssertionError:
+        raise AssertionError(
+            f"{browser.execute_script('return ' + highlights)} of {len(spans)} spans highlighted"
+        ) from None
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll('.htx-highlight')).map(e => [e.textContent, e.dataset.label])"
     )
