@@ -19,6 +19,7 @@ from typing import Any
 
 from ctlabel.io import atomic_write
 from ctlabel.pdf.extract import PdfResult
+from ctlabel.pdf.store import file_sha256
 
 STATE = ".ctlabel-pdf"
 _PDF_CODE = Path(__file__).resolve().parent
@@ -33,14 +34,6 @@ def _extractor_hash() -> str:
     for source in sorted(_PDF_CODE.glob("*.py")):
         digest.update(source.name.encode() + source.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _alive(pid: str) -> bool:
@@ -95,7 +88,7 @@ class FigureStore:
         shutil.rmtree(self.stage, ignore_errors=True)
 
     def key(self, pdf: Path) -> str:
-        return f"{_file_hash(pdf)}|dpi={self.dpi}|extractor={self.extractor}"
+        return f"{file_sha256(pdf)}|dpi={self.dpi}|extractor={self.extractor}"
 
     def _note(self, doc_id: str) -> dict[str, Any] | None:
         try:
