@@ -59,8 +59,9 @@ def dataset(tmp_path, monkeypatch):
     return {"labels": labels, "images": tmp_path / "images", "split": split_file, "root": tmp_path}
 
 
-def train(dataset, out: Path, *extra: str):
-    args = [
+def train_args(dataset, out: Path, batch_size: int = 4) -> list[str]:
+    """``ctlabel train`` on the small dataset: a tiny backbone at 32 px."""
+    return [
         "train",
         str(dataset["labels"]),
         "--images",
@@ -72,13 +73,14 @@ def train(dataset, out: Path, *extra: str):
         "--image-size",
         "32",
         "--batch-size",
-        "4",
+        str(batch_size),
         "--out",
         str(out),
-        "--json",
-        *extra,
     ]
-    return runner.invoke(app, args)
+
+
+def train(dataset, out: Path, *extra: str):
+    return runner.invoke(app, [*train_args(dataset, out), "--json", *extra])
 
 
 @pytest.mark.slow
@@ -246,22 +248,9 @@ def test_ddp_under_torchrun_on_cpu(dataset, train_images):
         "2",
         "-m",
         "ctlabel",
-        "train",
-        str(dataset["labels"]),
-        "--images",
-        str(dataset["images"]),
-        "--split-file",
-        str(dataset["split"]),
-        "--backbone",
-        BACKBONE,
-        "--image-size",
-        "32",
-        "--batch-size",
-        "2",
+        *train_args(dataset, out, batch_size=2),
         "--epochs",
         "2",
-        "--out",
-        str(out),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
