@@ -50,23 +50,13 @@ def ok(args: list[str]):
     return result
 
 
+def mine_args(table: Path, out: Path) -> list[str]:
+    """``ctlabel mine captions`` of a table with an image and a caption column."""
+    return ["mine", "captions", str(table), "-o", str(out), "--id-col", "image", "--text-col", "caption"]
+
+
 def mine(table: Path, out: Path, *extra: str):
-    return runner.invoke(
-        app,
-        [
-            "mine",
-            "captions",
-            str(table),
-            "-o",
-            str(out),
-            "--id-col",
-            "image",
-            "--text-col",
-            "caption",
-            "--json",
-            *extra,
-        ],
-    )
+    return runner.invoke(app, [*mine_args(table, out), "--json", *extra])
 
 
 def write_rows(path: Path, rows: list[str], header: str = "image,caption") -> Path:
@@ -97,7 +87,7 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path, mine
     (tmp_path / "alias.csv").symlink_to(table)
     for output in (table, tmp_path / "alias.csv", tmp_path / "sub" / ".." / "t.csv"):
         fails(
-            ["mine", "captions", table, "-o", output, "--id-col", "image", "--text-col", "caption"],
+            mine_args(table, output),
             "the output is the input",
         )
         assert table.read_bytes() == before
@@ -323,7 +313,7 @@ def test_export_refuses_a_malformed_record_by_id(tmp_path, mined, change, needle
 def test_an_output_that_is_a_folder_is_refused_before_the_work(tmp_path, mined):
     folder = tmp_path / "out"
     folder.mkdir()
-    fails(["mine", "captions", SAMPLE, "-o", folder, "--id-col", "image", "--text-col", "caption"], "is a folder")
+    fails(mine_args(SAMPLE, folder), "is a folder")
     fails(["export", mined, "-o", folder], "is a folder")
     fails(
         ["review", "pull", "--from-export", ROOT / "annotations/sample/review-export.json", "-o", folder], "is a folder"
@@ -336,7 +326,7 @@ def test_an_output_that_cannot_be_written_is_one_line(tmp_path, mined):
     blocker.write_text("not a folder")
     fails(["export", mined, "-o", blocker / "labels.csv"], "labels.csv: cannot be written")
     fails(
-        ["mine", "captions", SAMPLE, "-o", blocker / "m.jsonl", "--id-col", "image", "--text-col", "caption"],
+        mine_args(SAMPLE, blocker / "m.jsonl"),
         "m.jsonl: cannot be written",
     )
     assert blocker.read_text() == "not a folder"
@@ -422,15 +412,7 @@ def test_ctrl_c_with_two_processes_is_one_line(tmp_path):
             sys.executable,
             "-m",
             "ctlabel",
-            "mine",
-            "captions",
-            str(table),
-            "-o",
-            str(out),
-            "--id-col",
-            "image",
-            "--text-col",
-            "caption",
+            *mine_args(table, out),
             "--processes",
             "2",
         ],
@@ -471,25 +453,13 @@ def test_a_workbook_sheet_is_chosen_and_named(tmp_path):
     path = tmp_path / "b.xlsx"
     book.save(path)
     fails(
-        ["mine", "captions", path, "-o", tmp_path / "o.jsonl", "--id-col", "image", "--text-col", "caption"],
+        mine_args(path, tmp_path / "o.jsonl"),
         "no column 'image'",
     )
     result = mine(path, tmp_path / "o.jsonl", "--sheet", "captions")
     assert result.exit_code == 0 and json.loads(result.stdout)["note"] == "sheet 'captions'"
     fails(
-        [
-            "mine",
-            "captions",
-            path,
-            "-o",
-            tmp_path / "o.jsonl",
-            "--id-col",
-            "image",
-            "--text-col",
-            "caption",
-            "--sheet",
-            "Captions",
-        ],
+        [*mine_args(path, tmp_path / "o.jsonl"), "--sheet", "Captions"],
         "no sheet 'Captions'",
         "'notes', 'captions'",
     )
@@ -504,19 +474,7 @@ def test_jsonl_columns_come_from_every_line(tmp_path):
     out = tmp_path / "o.jsonl"
     result = runner.invoke(
         app,
-        [
-            "mine",
-            "captions",
-            str(path),
-            "-o",
-            str(out),
-            "--id-col",
-            "image",
-            "--text-col",
-            "caption",
-            "--text-col",
-            "report",
-        ],
+        [*mine_args(path, out), "--text-col", "report"],
     )
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 2
