@@ -124,8 +124,8 @@ def empty_record(record_id: str) -> Record:
         "image": None,
         "panel": None,
         "texts": [],
-        COVID: {"state": ABSENT, "evidence": []},
-        "lesions": {code: {"state": ABSENT, "evidence": []} for code in LESIONS},
+        COVID: empty_label(),
+        "lesions": {code: empty_label() for code in LESIONS},
         "confidence": 1.0,
         "provenance": {},
     }
